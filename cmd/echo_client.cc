@@ -1,0 +1,151 @@
+// echo_client: the seed's echo client. Connects (create_connection), sends a message,
+// reads the echo back in recv(16)-sized chunks printing each one as the seed does, and
+// verifies it byte for byte. Exit 0 when every echo matched; 1 on mismatch, reset, early
+// EOF or timeout; 2 on bad usage.
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "cli_util.h"
+#include "net/socket.h"
+#include "python_repr.h"
+
+namespace {
+
+constexpr const char* kTool = "echo_client";
+
+// The host as the user typed it ("localhost", "::1"), for the seed's "connecting to" line.
+std::string typed_host(const std::string& address) {
+  auto host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+std::vector<std::byte> make_message(const std::string& text, size_t size, uint64_t seed) {
+  std::vector<std::byte> message;
+  if (size == 0) {
+    for (char c : text) message.push_back(static_cast<std::byte>(c));
+    return message;
+  }
+  std::mt19937_64 rng(seed);
+  message.resize(size);
+  for (auto& b : message) b = static_cast<std::byte>(rng());
+  return message;
+}
+
+// One round trip: send `message` (from a helper thread, so a message larger than the socket
+// buffers cannot deadlock against the echo) and read it back. Returns an error text, or "".
+std::string round_trip(int fd, const std::vector<std::byte>& message, size_t chunk, bool quiet) {
+  std::error_code send_error;
+  std::thread sender([&] { send_error = ub::net::send_all(fd, message); });
+  std::vector<std::byte> buffer(chunk);
+  size_t received = 0;
+  std::string failure;
+  while (received < message.size()) {
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      failure = (errno == EAGAIN || errno == EWOULDBLOCK)
+                    ? fmt::format("timed out after {} of {} bytes", received, message.size())
+                    : fmt::format("receive failed after {} of {} bytes: {}", received,
+                                  message.size(), std::strerror(errno));
+      break;
+    }
+    if (n == 0) {
+      failure = fmt::format("server closed the connection after {} of {} bytes", received,
+                            message.size());
+      break;
+    }
+    const std::span<const std::byte> got(buffer.data(), static_cast<size_t>(n));
+    if (!quiet) fmt::print("received {}\n", ub::cli::python_bytes_repr(got));
+    const size_t take = std::min(got.size(), message.size() - received);
+    const auto mismatch = std::mismatch(got.begin(), got.begin() + static_cast<ptrdiff_t>(take),
+                                        message.begin() + static_cast<ptrdiff_t>(received));
+    if (mismatch.first != got.begin() + static_cast<ptrdiff_t>(take) || take < got.size()) {
+      failure = fmt::format("echo mismatch at byte {}",
+                            received + static_cast<size_t>(mismatch.first - got.begin()));
+      break;
+    }
+    received += take;
+  }
+  if (!failure.empty()) ::shutdown(fd, SHUT_RDWR);  // unblocks the sender
+  sender.join();
+  if (failure.empty() && send_error) failure = "send failed: " + send_error.message();
+  return failure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Echo client: sends a message, reads the echo, verifies it byte for byte."};
+  std::string address = "localhost:10000";
+  std::string text = "This is the message.  It will be repeated.";
+  size_t size = 0;
+  int count = 1;
+  size_t chunk = 16;
+  double timeout_s = 5.0;
+  uint64_t seed = 1;
+  bool quiet = false;
+  app.add_option("--connect", address, "server address HOST:PORT")->capture_default_str();
+  app.add_option("--message", text, "message to send")->capture_default_str();
+  app.add_option("--size", size, "send SIZE random bytes instead of --message")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  app.add_option("--count", count, "round trips on the one connection")
+      ->check(CLI::Range(1, 1 << 30));
+  app.add_option("--chunk", chunk, "recv() size, as the seed's recv(16)")
+      ->check(CLI::Range(size_t{1}, size_t{16} << 20))
+      ->capture_default_str();
+  app.add_option("--timeout", timeout_s, "seconds to wait for the connection and for each reply")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed", seed, "random seed for --size");
+  app.add_flag("-q,--quiet", quiet, "print only the summary, not every chunk");
+  if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
+
+  auto endpoint = ub::cli::parse_endpoint(kTool, address);
+  if (!endpoint) return ub::cli::kExitUsage;
+  const auto message = make_message(text, size, seed);
+  if (message.empty()) {
+    fmt::print(stderr, "{}: empty message\n", kTool);
+    return ub::cli::kExitUsage;
+  }
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  signal(SIGPIPE, SIG_IGN);
+
+  fmt::print("connecting to {} port {}\n", typed_host(address), endpoint->port());
+  std::fflush(stdout);
+  auto sock = ub::net::create_connection(*endpoint, timeout);
+  if (!sock) {
+    fmt::print(stderr, "{}: cannot connect to {}: {}\n", kTool, endpoint->to_string(),
+               sock.error().message());
+    return 1;
+  }
+  (void)ub::net::set_nodelay(sock->get());
+  if (auto ec = ub::net::set_io_timeout(sock->get(), timeout)) {
+    fmt::print(stderr, "{}: {}\n", kTool, ec.message());
+    return 1;
+  }
+
+  std::string failure;
+  for (int i = 0; i < count && failure.empty(); ++i) {
+    if (!quiet) fmt::print("sending {}\n", ub::cli::python_bytes_repr(message));
+    failure = round_trip(sock->get(), message, chunk, quiet);
+  }
+  fmt::print("closing socket\n");
+  if (!failure.empty()) {
+    fmt::print(stderr, "{}: {}\n", kTool, failure);
+    return 1;
+  }
+  if (quiet) fmt::print("{} round trips of {} bytes verified\n", count, message.size());
+  return 0;
+}
