@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""echo_server and echo_client as a user runs them: bad flags, bad addresses, a port in
+use and an unknown back end give a one-line error and exit code 2; the client verifies
+echoes and fails (exit 1) on a dead server; SIGTERM stops the server with a summary."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+SERVER, CLIENT = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args, timeout=20):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+
+
+def expect_usage_error(args, needle):
+    p = run(*args)
+    check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2 (stderr: {p.stderr!r})")
+    check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
+    check("Traceback" not in p.stderr and "terminate" not in p.stderr, f"{args}: crashed")
+
+
+def start_server(*extra):
+    proc = subprocess.Popen([SERVER, "--listen=127.0.0.1:0", *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    check(line.startswith("listening on 127.0.0.1:"), f"server banner {line!r}")
+    port = int(line.split()[2].rsplit(":", 1)[1])
+    return proc, port
+
+
+def stop_server(proc):
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    check(proc.returncode == 0, f"server exit {proc.returncode} after SIGTERM: {err!r}")
+    return out
+
+
+# Bad usage, every tool: exit 2 and a message.
+expect_usage_error([SERVER, "--no-such-flag"], "--no-such-flag")
+expect_usage_error([SERVER, "--listen=1.2.3:80"], "bad address '1.2.3:80'")
+expect_usage_error([SERVER, "--listen=:99999"], "port must be a number from 0 to 65535")
+expect_usage_error([SERVER, "--listen="], "--listen")
+expect_usage_error([SERVER, "--backend=nosuch"], "unknown back end 'nosuch'")
+expect_usage_error([SERVER, "--threads=-3"], "--threads")
+expect_usage_error([CLIENT, "--count=0"], "--count")
+expect_usage_error([CLIENT, "--connect=nohost"], "missing port")
+expect_usage_error([CLIENT, "--frobnicate"], "--frobnicate")
+
+# --list-backends names every back end with its availability.
+p = run(SERVER, "--list-backends")
+check(p.returncode == 0 and "blocking" in p.stdout and "available" in p.stdout,
+      f"--list-backends: {p.stdout!r}")
+
+# A port in use: exit 2, a one-line error naming the address.
+holder = socket.socket()
+holder.bind(("127.0.0.1", 0))
+holder.listen(1)
+taken = holder.getsockname()[1]
+expect_usage_error([SERVER, f"--listen=127.0.0.1:{taken}"], "Address already in use")
+holder.close()
+
+# The client against our server: verified echoes, random payloads, several round trips.
+proc, port = start_server("--backend=blocking")
+p = run(CLIENT, f"--connect=127.0.0.1:{port}")
+check(p.returncode == 0, f"client exit {p.returncode}: {p.stderr!r}")
+check("received b'This is the mess'" in p.stdout, f"client output {p.stdout!r}")
+p = run(CLIENT, f"--connect=127.0.0.1:{port}", "--size=1000000", "--count=5", "-q")
+check(p.returncode == 0 and "5 round trips of 1000000 bytes verified" in p.stdout,
+      f"client --size: {p.returncode} {p.stdout!r} {p.stderr!r}")
+p = run(CLIENT, f"--connect=127.0.0.1:{port}", "--message=it's \"quoted\"\n\x01")
+check(p.returncode == 0 and "sending b'it\\'s \"quoted\"\\n\\x01'" in p.stdout,
+      f"python-style repr: {p.stdout!r}")
+summary = stop_server(proc)
+check("stopped by SIGTERM: 3 connections" in summary, f"server summary {summary!r}")
+
+# A server that closes without echoing: the client says so and exits 1.
+mute = socket.socket()
+mute.bind(("127.0.0.1", 0))
+mute.listen(1)
+mute_port = mute.getsockname()[1]
+client = subprocess.Popen([CLIENT, f"--connect=127.0.0.1:{mute_port}", "--timeout=5"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+conn, _ = mute.accept()
+conn.recv(100)
+conn.close()
+out, err = client.communicate(timeout=10)
+check(client.returncode == 1 and "closed the connection" in err,
+      f"client vs closing server: {client.returncode} {err!r}")
+mute.close()
+
+# A server that never answers: the client times out and exits 1.
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(1)
+p = run(CLIENT, f"--connect=127.0.0.1:{silent.getsockname()[1]}", "--timeout=0.5")
+check(p.returncode == 1 and "timed out" in p.stderr, f"client vs silent server: {p.stderr!r}")
+silent.close()
+
+# Nobody listening: exit 1 with the reason.
+p = run(CLIENT, f"--connect=127.0.0.1:{mute_port}")
+check(p.returncode == 1 and "Connection refused" in p.stderr, f"refused: {p.stderr!r}")
+
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)
