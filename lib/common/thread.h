@@ -31,6 +31,7 @@ class Thread {
                               size_t stack_size = kDefaultStack);
 
   bool joinable() const { return started_; }
+  pthread_t native_handle() const { return handle_; }
   void join();
   // CPU time of this (still running or not yet joined) thread; zero if unavailable.
   std::chrono::nanoseconds cpu_time() const;

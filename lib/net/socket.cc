@@ -100,9 +100,13 @@ std::error_code send_all(int fd, std::span<const std::byte> data) {
   return {};
 }
 
-Result<size_t> raise_fd_limit() {
+Result<size_t> raise_fd_limit(size_t wanted) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return last_error();
+  if (wanted > limit.rlim_max) {
+    const rlimit bigger{static_cast<rlim_t>(wanted), static_cast<rlim_t>(wanted)};
+    if (::setrlimit(RLIMIT_NOFILE, &bigger) == 0) return wanted;  // privileged: done
+  }
   if (limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return last_error();

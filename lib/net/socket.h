@@ -33,7 +33,8 @@ std::error_code set_io_timeout(int fd, std::chrono::milliseconds timeout);
 // sendall). MSG_NOSIGNAL: a vanished peer gives EPIPE, never SIGPIPE.
 std::error_code send_all(int fd, std::span<const std::byte> data);
 
-// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
-Result<size_t> raise_fd_limit();
+// Raises the soft RLIMIT_NOFILE to the hard limit, and the hard limit itself to `wanted`
+// where the process may (root); returns the new soft limit, which may be below `wanted`.
+Result<size_t> raise_fd_limit(size_t wanted = 0);
 
 }  // namespace ub::net

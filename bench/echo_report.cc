@@ -1,0 +1,217 @@
+#include "echo_report.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <tuple>
+
+namespace ub::bench {
+namespace {
+
+double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+constexpr double kPercentiles[] = {50, 90, 99, 99.9, 99.99};
+
+void print_header(std::FILE* out) {
+  fmt::print(out, "{:<9} {:>7} {:>6} {:>4} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
+             "backend", "clients", "size", "rep", "RT/s", "MB/s", "p50us", "p90us", "p99us",
+             "p99.9us", "p99.99us", "max_us", "srv_us/rt", "cli_us/rt", "errors");
+}
+
+}  // namespace
+
+std::string RunRecord::name() const {
+  return fmt::format("echo/{}/clients:{}/size:{}", backend, clients, size);
+}
+double RunRecord::seconds() const { return std::chrono::duration<double>(load.elapsed).count(); }
+double RunRecord::rt_per_s() const {
+  return seconds() > 0 ? static_cast<double>(load.round_trips) / seconds() : 0;
+}
+double RunRecord::mb_per_s() const {
+  return seconds() > 0 ? static_cast<double>(load.bytes_received) / 1e6 / seconds() : 0;
+}
+std::optional<double> RunRecord::server_us_per_echo() const {
+  if (!server_cpu || load.round_trips == 0) return std::nullopt;
+  return static_cast<double>(server_cpu->count()) / 1000.0 / static_cast<double>(load.round_trips);
+}
+double RunRecord::client_us_per_rt() const {
+  if (load.round_trips == 0) return 0;
+  return static_cast<double>(load.client_cpu.count()) / 1000.0 /
+         static_cast<double>(load.round_trips);
+}
+double RunRecord::client_busy() const {
+  const double wall = static_cast<double>(load.elapsed.count()) * client_threads;
+  return wall > 0 ? static_cast<double>(load.client_cpu.count()) / wall : 0;
+}
+
+void print_table(std::FILE* out, const std::vector<RunRecord>& runs) {
+  print_header(out);
+  for (const auto& r : runs) {
+    const auto& h = r.load.rtt;
+    const auto srv = r.server_us_per_echo();
+    fmt::print(out, "{:<9} {:>7} {:>6} {:>4} {:>10.0f} {:>8.2f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>9} {:>9.2f} {:>7}\n",
+               r.backend, r.clients, r.size, r.repetition + 1, r.rt_per_s(), r.mb_per_s(),
+               us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(99)),
+               us(h.percentile(99.9)), us(h.percentile(99.99)), us(h.max()),
+               srv ? fmt::format("{:.2f}", *srv) : "n/a", r.client_us_per_rt(),
+               r.load.errors.total());
+    if (r.model == load::LoadModel::kOpen) {
+      const auto& c = r.load.rtt_scheduled;
+      fmt::print(out, "{:<9} {:>7} {:>6} {:>4} {:>10} {:>8} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f}   (corrected: from the scheduled send)\n",
+                 "", "", "", "", "", "", us(c.percentile(50)), us(c.percentile(90)),
+                 us(c.percentile(99)), us(c.percentile(99.9)), us(c.percentile(99.99)),
+                 us(c.max()));
+    }
+  }
+  // Medians over repetitions, per back end x clients x size.
+  std::map<std::tuple<int, size_t, std::string>, std::vector<const RunRecord*>> groups;
+  bool repeated = false;
+  for (const auto& r : runs) {
+    groups[{r.clients, r.size, r.backend}].push_back(&r);
+    repeated |= r.repetitions > 1;
+  }
+  if (!repeated) return;
+  fmt::print(out, "\nmedians over repetitions (RT/s min-max in brackets):\n");
+  fmt::print(out, "{:<9} {:>7} {:>6} {:>10} {:>21} {:>8} {:>8} {:>9} {:>9} {:>7}\n", "backend",
+             "clients", "size", "RT/s", "[min-max]", "p50us", "p99us", "srv_us/rt", "cli_us/rt",
+             "errors");
+  for (const auto& [key, group] : groups) {
+    std::vector<double> rts, p50, p99, srv, cli;
+    uint64_t errors = 0;
+    for (const auto* r : group) {
+      rts.push_back(r->rt_per_s());
+      p50.push_back(us(r->load.rtt.percentile(50)));
+      p99.push_back(us(r->load.rtt.percentile(99)));
+      if (auto s = r->server_us_per_echo()) srv.push_back(*s);
+      cli.push_back(r->client_us_per_rt());
+      errors += r->load.errors.total();
+    }
+    const auto [lo, hi] = std::minmax_element(rts.begin(), rts.end());
+    fmt::print(out, "{:<9} {:>7} {:>6} {:>10.0f} {:>21} {:>8.1f} {:>8.1f} {:>9} {:>9.2f} {:>7}\n",
+               std::get<2>(key), std::get<0>(key), std::get<1>(key), median(rts),
+               fmt::format("[{:.0f}-{:.0f}]", *lo, *hi), median(p50), median(p99),
+               srv.empty() ? "n/a" : fmt::format("{:.2f}", median(srv)), median(cli), errors);
+  }
+}
+
+std::string to_json(const Context& context, const std::vector<RunRecord>& runs) {
+  std::string out = "{\n  \"context\": {\n";
+  for (size_t i = 0; i < context.size(); ++i) {
+    const auto& [key, value] = context[i];
+    // Numbers and arrays pass through; everything else is a string.
+    const bool raw = !value.empty() && (value.front() == '[' ||
+                                        value.find_first_not_of("0123456789.-") == std::string::npos);
+    out += fmt::format("    \"{}\": {}{}\n", json_escape(key),
+                       raw ? value : fmt::format("\"{}\"", json_escape(value)),
+                       i + 1 < context.size() ? "," : "");
+  }
+  out += "  },\n  \"benchmarks\": [\n";
+  std::map<std::string, int> family;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    const int family_index = family.emplace(r.name(), static_cast<int>(family.size())).first->second;
+    const auto& h = r.load.rtt;
+    const double ns_per_rt = r.load.round_trips ? static_cast<double>(r.load.elapsed.count()) /
+                                                      static_cast<double>(r.load.round_trips)
+                                                : 0;
+    // real_time: wall ns per round trip (inverse throughput); cpu_time: server CPU ns per
+    // echo when known, else client CPU ns per round trip. compare.py diffs both.
+    const auto srv = r.server_us_per_echo();
+    const double cpu_ns = (srv ? *srv : r.client_us_per_rt()) * 1000.0;
+    out += "    {\n";
+    out += fmt::format("      \"name\": \"{}\",\n      \"family_index\": {},\n", r.name(),
+                       family_index);
+    out += fmt::format("      \"per_family_instance_index\": 0,\n      \"run_name\": \"{}\",\n",
+                       r.name());
+    out += fmt::format("      \"run_type\": \"iteration\",\n      \"repetitions\": {},\n",
+                       r.repetitions);
+    out += fmt::format("      \"repetition_index\": {},\n      \"threads\": {},\n", r.repetition,
+                       r.client_threads);
+    out += fmt::format("      \"iterations\": {},\n      \"real_time\": {:.3f},\n",
+                       r.load.round_trips, ns_per_rt);
+    out += fmt::format("      \"cpu_time\": {:.3f},\n      \"time_unit\": \"ns\",\n", cpu_ns);
+    out += fmt::format("      \"backend\": \"{}\",\n      \"clients\": {},\n      \"size\": {},\n",
+                       r.backend, r.clients, r.size);
+    out += fmt::format("      \"load_model\": \"{}\",\n      \"client_engine\": \"{}\",\n",
+                       load::to_string(r.model), load::to_string(r.load.engine));
+    out += fmt::format("      \"rt_per_s\": {:.1f},\n      \"mb_per_s\": {:.3f},\n", r.rt_per_s(),
+                       r.mb_per_s());
+    out += fmt::format("      \"seconds\": {:.6f},\n", r.seconds());
+    for (double p : kPercentiles) {
+      out += fmt::format("      \"p{}_us\": {:.3f},\n", p, us(h.percentile(p)));
+    }
+    out += fmt::format("      \"max_us\": {:.3f},\n      \"mean_us\": {:.3f},\n", us(h.max()),
+                       h.mean() / 1000.0);
+    if (r.model == load::LoadModel::kOpen) {
+      for (double p : kPercentiles) {
+        out += fmt::format("      \"corrected_p{}_us\": {:.3f},\n", p,
+                           us(r.load.rtt_scheduled.percentile(p)));
+      }
+      out += fmt::format("      \"corrected_max_us\": {:.3f},\n", us(r.load.rtt_scheduled.max()));
+    }
+    if (srv) out += fmt::format("      \"server_cpu_us_per_echo\": {:.4f},\n", *srv);
+    out += fmt::format("      \"client_cpu_us_per_rt\": {:.4f},\n", r.client_us_per_rt());
+    out += fmt::format("      \"client_busy\": {:.4f},\n", r.client_busy());
+    out += fmt::format(
+        "      \"client_ctx_switches_per_rt\": {:.4f},\n",
+        r.load.round_trips ? static_cast<double>(r.load.client_context_switches) /
+                                 static_cast<double>(r.load.round_trips)
+                           : 0.0);
+    const auto& e = r.load.errors;
+    out += fmt::format(
+        "      \"errors\": {},\n      \"errors_connect\": {},\n      \"errors_mismatch\": {},\n"
+        "      \"errors_reset\": {},\n      \"errors_early_eof\": {},\n"
+        "      \"errors_late\": {},\n      \"errors_other\": {}\n",
+        e.total(), e.connect_failures, e.mismatches, e.resets, e.early_eofs, e.late_replies,
+        e.other);
+    out += i + 1 < runs.size() ? "    },\n" : "    }\n";
+  }
+  out += "  ]\n}\n";
+  return out;
+}
+
+std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) return fmt::format("cannot write {}: {}", path, std::strerror(errno));
+  file << text;
+  file.close();
+  if (!file) return fmt::format("cannot write {}: {}", path, std::strerror(errno));
+  return "";
+}
+
+}  // namespace ub::bench

@@ -1,0 +1,175 @@
+// The coordinator: connects, spreads connections over client threads, opens and closes the
+// measurement window, merges what the threads measured.
+
+#include "load/load.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "common/thread.h"
+#include "load/connect.h"
+#include "load/engines.h"
+#include "load/worker.h"
+#include "net/socket.h"
+#include "ub_config.h"
+
+#if UB_HAVE_URING
+#include <liburing.h>
+#endif
+
+namespace ub::load {
+
+std::string_view to_string(LoadModel model) {
+  switch (model) {
+    case LoadModel::kClosed:
+      return "closed";
+    case LoadModel::kOpen:
+      return "open";
+    case LoadModel::kStream:
+      return "stream";
+  }
+  return "?";
+}
+
+std::string_view to_string(ClientEngine engine) {
+  switch (engine) {
+    case ClientEngine::kAuto:
+      return "auto";
+    case ClientEngine::kUring:
+      return "uring";
+    case ClientEngine::kEpoll:
+      return "epoll";
+  }
+  return "?";
+}
+
+void ErrorCounts::add(const ErrorCounts& o) {
+  connect_failures += o.connect_failures;
+  mismatches += o.mismatches;
+  resets += o.resets;
+  early_eofs += o.early_eofs;
+  late_replies += o.late_replies;
+  other += o.other;
+}
+
+std::string uring_engine_unavailable_reason() {
+#if UB_URING_CLIENT
+  static const std::string reason = [] {
+    io_uring ring;
+    const int rc = io_uring_queue_init(8, &ring, 0);
+    if (rc < 0) return "io_uring_queue_init: " + errno_code(rc).message();
+    io_uring_queue_exit(&ring);
+    return std::string();
+  }();
+  return reason;
+#else
+  return "io_uring client engine not in this build";
+#endif
+}
+
+namespace {
+
+void pin_to(pthread_t thread, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(thread, sizeof(set), &set);
+}
+
+}  // namespace
+
+Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
+  if (config.connections < 1 || config.threads < 1 || config.message_size < 1 ||
+      config.pipeline < 1 || (config.model == LoadModel::kOpen && config.rate <= 0)) {
+    return errno_code(EINVAL);
+  }
+  LoadResult result;
+  result.engine = config.engine;
+  if (config.engine == ClientEngine::kAuto) {
+    result.engine = uring_engine_unavailable_reason().empty() ? ClientEngine::kUring
+                                                                : ClientEngine::kEpoll;
+  }
+#if UB_URING_CLIENT
+  if (result.engine == ClientEngine::kUring && !uring_engine_unavailable_reason().empty()) {
+    return errno_code(ENOSYS);
+  }
+#else
+  if (result.engine == ClientEngine::kUring) return errno_code(ENOSYS);
+#endif
+
+  auto connected = connect_many(config.server, static_cast<size_t>(config.connections),
+                                config.connect_timeout);
+  result.errors.connect_failures = connected.failures;
+  if (connected.failures > 0) {
+    result.error_samples.push_back(std::to_string(connected.failures) +
+                                   " connections failed: " + connected.first_error);
+  }
+
+  // Deal connections to threads round-robin, so every thread carries the same load.
+  const size_t threads = std::min<size_t>(static_cast<size_t>(config.threads),
+                                          std::max<size_t>(connected.fds.size(), 1));
+  std::vector<std::vector<net::UniqueFd>> shares(threads);
+  for (size_t i = 0; i < connected.fds.size(); ++i) {
+    shares[i % threads].push_back(std::move(connected.fds[i]));
+  }
+
+  std::atomic<Phase> phase{Phase::kWarmup};
+  std::vector<std::unique_ptr<WorkerCore>> cores;
+  std::vector<Thread> workers;
+  uint64_t first_id = 0;
+  for (size_t t = 0; t < threads; ++t) {
+    const size_t share = shares[t].size();
+    cores.push_back(std::make_unique<WorkerCore>(config, phase, std::move(shares[t]), first_id));
+    first_id += share;
+  }
+  for (size_t t = 0; t < threads; ++t) {
+    WorkerCore* core = cores[t].get();
+    const ClientEngine engine = result.engine;
+    auto worker = Thread::spawn(
+        [core, engine] {
+#if UB_URING_CLIENT
+          if (engine == ClientEngine::kUring) return run_uring_engine(*core);
+#endif
+          (void)engine;
+          run_epoll_engine(*core);
+        },
+        "ub-client", 1 << 20);
+    if (!worker) {
+      phase.store(Phase::kDrain);
+      return worker.error();  // joined on the way out
+    }
+    if (!config.cpus.empty()) pin_to(worker->native_handle(), config.cpus[t % config.cpus.size()]);
+    workers.push_back(std::move(*worker));
+  }
+
+  std::this_thread::sleep_for(config.warmup);
+  if (hooks.on_measure_start) hooks.on_measure_start();
+  const auto window_start = std::chrono::steady_clock::now();
+  phase.store(Phase::kMeasure, std::memory_order_release);
+  std::this_thread::sleep_for(config.duration);
+  phase.store(Phase::kDrain, std::memory_order_release);
+  result.elapsed = std::chrono::steady_clock::now() - window_start;
+  if (hooks.on_measure_end) hooks.on_measure_end();
+  workers.clear();  // joins: each thread drains its outstanding replies first
+
+  for (auto& core : cores) {
+    auto& r = core->result();
+    result.round_trips += r.round_trips;
+    result.bytes_received += r.bytes_received;
+    result.rtt.merge(r.rtt);
+    result.rtt_scheduled.merge(r.rtt_scheduled);
+    result.client_cpu += r.cpu;
+    result.client_context_switches += r.context_switches;
+    result.errors.add(r.errors);
+    for (auto& s : r.error_samples) {
+      if (result.error_samples.size() < WorkerCore::kMaxSamples) result.error_samples.push_back(s);
+    }
+  }
+  return result;
+}
+
+}  // namespace ub::load

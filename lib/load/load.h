@@ -1,0 +1,87 @@
+#pragma once
+// The load generator: drives an echo server with many connections from a few client
+// threads, checks every echoed byte, and measures round trips, latency and CPU. Connection
+// set-up and warm-up never enter the figures.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "load/histogram.h"
+#include "net/endpoint.h"
+
+namespace ub::load {
+
+enum class LoadModel {
+  kClosed,  // each connection keeps `pipeline` messages in flight
+  kOpen,    // `rate` round trips/s over all connections, each message sent when it is due
+  kStream,  // each connection keeps its pipe full; throughput only
+};
+enum class ClientEngine { kAuto, kUring, kEpoll };
+
+std::string_view to_string(LoadModel model);
+std::string_view to_string(ClientEngine engine);
+
+struct LoadConfig {
+  net::Endpoint server;
+  int connections = 1;
+  size_t message_size = 64;
+  LoadModel model = LoadModel::kClosed;
+  int pipeline = 1;                  // closed loop: messages in flight per connection
+  double rate = 0;                   // open loop: round trips/s in total
+  ClientEngine engine = ClientEngine::kAuto;
+  int threads = 1;                   // client threads; connections are spread over them
+  std::vector<int> cpus;             // pin client thread i to cpus[i % size]; empty: no pinning
+  std::chrono::nanoseconds warmup = std::chrono::seconds(1);
+  std::chrono::nanoseconds duration = std::chrono::seconds(5);
+  std::chrono::nanoseconds reply_timeout = std::chrono::seconds(5);  // older: a late reply
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(60);  // for all connections
+  uint64_t seed = 1;
+};
+
+struct ErrorCounts {
+  uint64_t connect_failures = 0;
+  uint64_t mismatches = 0;   // an echoed byte differs from the byte sent
+  uint64_t resets = 0;       // ECONNRESET / EPIPE
+  uint64_t early_eofs = 0;   // the server closed with replies outstanding
+  uint64_t late_replies = 0; // a reply still missing reply_timeout after its send
+  uint64_t other = 0;        // any other socket error
+
+  uint64_t total() const {
+    return connect_failures + mismatches + resets + early_eofs + late_replies + other;
+  }
+  void add(const ErrorCounts& o);
+};
+
+struct LoadResult {
+  ClientEngine engine = ClientEngine::kEpoll;  // the engine that ran (never kAuto)
+  std::chrono::nanoseconds elapsed{};          // the measurement window
+  uint64_t round_trips = 0;                    // replies completed inside the window
+  uint64_t bytes_received = 0;                 // echoed bytes received inside the window
+  Histogram rtt;            // from the actual send to the complete reply
+  Histogram rtt_scheduled;  // open loop: from the scheduled send (coordinated omission)
+  std::chrono::nanoseconds client_cpu{};       // client threads' CPU inside the window
+  uint64_t client_context_switches = 0;        // voluntary + involuntary, inside the window
+  ErrorCounts errors;
+  std::vector<std::string> error_samples;      // the first few errors, described
+};
+
+// Called on the coordinating thread just as the measurement window opens and closes (e.g.
+// to snapshot the server's CPU clocks over exactly the same window).
+struct PhaseHooks {
+  std::function<void()> on_measure_start;
+  std::function<void()> on_measure_end;
+};
+
+// Whether the io_uring client engine can run here; empty when it can, else the reason.
+std::string uring_engine_unavailable_reason();
+
+// Connects every connection (paced, retried), warms up, measures, drains, closes.
+// Errors from the run are in the result; a returned error means the run could not start
+// (bad configuration, engine unavailable).
+Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks = {});
+
+}  // namespace ub::load

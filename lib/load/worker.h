@@ -1,0 +1,102 @@
+#pragma once
+// What every client engine's thread shares: the phase clock, the sessions, the load model
+// (what to send when) and the accounting. An engine owns only its I/O loop and calls
+// on_received / due_sends / check_late; nothing here makes a system call per message.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "load/load.h"
+#include "load/session.h"
+#include "net/unique_fd.h"
+
+namespace ub::load {
+
+enum class Phase : int { kWarmup, kMeasure, kDrain };
+
+inline int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+struct Connection {
+  net::UniqueFd fd;
+  Session session;
+  std::vector<std::byte> outbox;  // bytes queued and not yet handed to the kernel
+  size_t outbox_sent = 0;         // engine-specific progress through outbox
+  bool failed = false;
+  bool want_write = false;        // epoll engine: EPOLLOUT armed
+};
+
+// Per-thread results, merged by the coordinator.
+struct WorkerResult {
+  uint64_t round_trips = 0;
+  uint64_t bytes_received = 0;
+  Histogram rtt;
+  Histogram rtt_scheduled;
+  std::chrono::nanoseconds cpu{};
+  uint64_t context_switches = 0;
+  ErrorCounts errors;
+  std::vector<std::string> error_samples;
+};
+
+class WorkerCore {
+ public:
+  static constexpr size_t kMaxSamples = 5;
+  static constexpr size_t kStreamWindow = 256 << 10;  // stream mode: unechoed bytes in flight
+
+  WorkerCore(const LoadConfig& config, const std::atomic<Phase>& phase,
+             std::vector<net::UniqueFd> fds, uint64_t first_id);
+
+  std::vector<Connection>& connections() { return connections_; }
+  WorkerResult& result() { return result_; }
+  const LoadConfig& config() const { return config_; }
+
+  // Reads the shared phase; records CPU at the window edges. Returns false once draining
+  // is over (every reply in or timed out): the engine's loop should end.
+  bool advance_phase(int64_t now);
+  bool sending() const { return phase_seen_ != Phase::kDrain; }
+
+  // Queues the first messages of every connection (closed loop: `pipeline` each).
+  void queue_initial(int64_t now);
+  // Echoed bytes arrived on connection i: verify, account, queue what the model sends next.
+  // Returns false if the connection failed (the engine closes it).
+  bool on_received(size_t i, const std::byte* data, size_t n, int64_t now);
+  // Stream mode: tops up connection i's outbox if the window allows.
+  void refill_stream(size_t i, int64_t now);
+  // Open loop: queues every message due by `now`; `touched` gets the connections with new
+  // bytes to send. Returns the next due time (INT64_MAX if none).
+  int64_t due_sends(int64_t now, std::vector<size_t>& touched);
+  // Late replies: connections whose oldest outstanding reply is older than reply_timeout
+  // fail. Call every ~100 ms; cheap.
+  void check_late(int64_t now, std::vector<size_t>& failed);
+  // A socket error or EOF on connection i.
+  void fail(size_t i, int err);
+  // Nanoseconds until the next periodic duty (late check or due send), for the wait timeout.
+  int64_t wait_budget_ns(int64_t now) const;
+
+ private:
+  void error_sample(std::string text);
+
+  const LoadConfig& config_;
+  const std::atomic<Phase>& phase_;
+  Phase phase_seen_ = Phase::kWarmup;
+  bool measuring_ = false;
+  int64_t drain_deadline_ = 0;
+  int64_t next_late_check_ = 0;
+  std::chrono::nanoseconds cpu_at_start_{};
+  uint64_t switches_at_start_ = 0;
+  std::vector<Connection> connections_;
+  WorkerResult result_;
+  // Open loop schedule: (due time, connection), earliest first.
+  using Due = std::pair<int64_t, size_t>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> schedule_;
+  int64_t interval_ns_ = 0;
+};
+
+}  // namespace ub::load
