@@ -6,7 +6,7 @@
 #include "ub_config.h"
 
 // The io_uring client engine is built with liburing.
-#define UB_URING_CLIENT 0
+#define UB_URING_CLIENT UB_HAVE_URING
 
 namespace ub::load {
 
