@@ -1,0 +1,155 @@
+#pragma once
+// How cmd/resolve prints an answer: the seed's text formats (Python's str/repr of the same
+// values) and JSON lines. Header-only; used by resolve.cc and its tests.
+
+#include <fmt/core.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resolve/errors.h"
+#include "resolve/query.h"
+
+namespace ub::cli {
+
+// Python's repr() of a str, for the ASCII text names are made of.
+inline std::string python_str_repr(std::string_view s) {
+  const bool single = s.find('\'') != std::string_view::npos;
+  const bool dbl = s.find('"') != std::string_view::npos;
+  const char quote = (single && !dbl) ? '"' : '\'';
+  std::string out(1, quote);
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == quote || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  out += quote;
+  return out;
+}
+
+inline std::string python_list_repr(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += python_str_repr(items[i]);
+  }
+  return out + "]";
+}
+
+inline std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out += fmt::format("\\u{:04x}", u);
+        } else {
+          out += c;  // UTF-8 passes through; invalid bytes are the input's own
+        }
+    }
+  }
+  return out + "\"";
+}
+
+inline std::string json_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ",";
+    out += json_string(items[i]);
+  }
+  return out + "]";
+}
+
+// What the user typed for this query (the left-hand side of "name : answer").
+inline std::string query_label(const resolve::Query& q) {
+  if (q.kind == resolve::Kind::kServiceName && q.text.empty()) return std::to_string(q.port);
+  return q.text;
+}
+
+// The seed's text output for one answer (one line, or a block for lookup_ex/reverse).
+inline std::string format_text(const resolve::Query& q, const resolve::Outcome& o) {
+  using resolve::Kind;
+  const std::string label = query_label(q);
+  const std::string error = o.ok() ? std::string() : resolve::python_style_message(o.error);
+  const resolve::Answer& a = o.answer;
+  switch (q.kind) {
+    case Kind::kHostname:
+      return o.ok() ? a.name + "\n" : fmt::format("ERROR: {}\n", error);
+    case Kind::kLookup:
+      return fmt::format("{} : {}\n", label, o.ok() ? a.addresses.front() : error);
+    case Kind::kLookupEx:
+    case Kind::kReverse:
+      if (!o.ok()) return fmt::format("{}\nERROR: {}\n\n", label, error);
+      return fmt::format("{}\n  Hostname: {}\n  Aliases : {}\n Addresses: {}\n\n", label, a.name,
+                         python_list_repr(a.aliases), python_list_repr(a.addresses));
+    case Kind::kFqdn:
+      return fmt::format("{:>10} : {}\n", label, o.ok() ? a.name : error);
+    case Kind::kServicePort:
+    case Kind::kSchemePort:
+      return fmt::format("{:>6} : {}\n", label, o.ok() ? std::to_string(a.port) : error);
+    case Kind::kServiceName:
+      return fmt::format("{:>6} : {}\n", label, o.ok() ? a.name : error);
+  }
+  return {};
+}
+
+// One JSON object per line: input, kind, ok, latency_us, then the answer or the error.
+inline std::string format_json(const resolve::Query& q, const resolve::Outcome& o) {
+  using resolve::Kind;
+  std::string out =
+      fmt::format("{{\"input\":{},\"kind\":{},\"ok\":{},\"latency_us\":{:.1f}",
+                  json_string(query_label(q)), json_string(resolve::kind_name(q.kind)),
+                  o.ok() ? "true" : "false", static_cast<double>(o.latency.count()) / 1000.0);
+  if (!o.ok()) {
+    return out + fmt::format(",\"error\":{{\"category\":{},\"code\":{},\"message\":{}}}}}\n",
+                             json_string(o.error.category().name()), o.error.value(),
+                             json_string(o.error.message()));
+  }
+  const resolve::Answer& a = o.answer;
+  switch (q.kind) {
+    case Kind::kHostname:
+    case Kind::kFqdn:
+      out += fmt::format(",\"name\":{}", json_string(a.name));
+      break;
+    case Kind::kLookup:
+      out += fmt::format(",\"address\":{}", json_string(a.addresses.front()));
+      break;
+    case Kind::kLookupEx:
+    case Kind::kReverse:
+      out += fmt::format(",\"name\":{},\"aliases\":{},\"addresses\":{}", json_string(a.name),
+                         json_list(a.aliases), json_list(a.addresses));
+      break;
+    case Kind::kServicePort:
+    case Kind::kSchemePort:
+    case Kind::kServiceName:
+      out += fmt::format(",\"name\":{},\"aliases\":{},\"port\":{},\"proto\":{}",
+                         json_string(a.name), json_list(a.aliases), a.port, json_string(a.proto));
+      break;
+  }
+  return out + "}\n";
+}
+
+}  // namespace ub::cli
