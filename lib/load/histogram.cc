@@ -93,9 +93,9 @@ std::string Histogram::percentile_distribution(double unit_ns, int ticks_per_hal
     if (counts_[i] == 0) continue;
     seen += counts_[i];
     const double reached = 100.0 * static_cast<double>(seen) / static_cast<double>(total_);
-    while (next_percentile <= reached) {
-      const double value = static_cast<double>(std::min(highest_equivalent(i), max_)) / unit_ns;
-      const double fraction = next_percentile / 100.0;
+    const double value = static_cast<double>(std::min(highest_equivalent(i), max_)) / unit_ns;
+    auto emit = [&](double percentile) {
+      const double fraction = percentile / 100.0;
       if (fraction < 1.0) {
         std::snprintf(line, sizeof(line), "%12.3f %2.12f %10llu %14.2f\n", value, fraction,
                       static_cast<unsigned long long>(seen), 1.0 / (1.0 - fraction));
@@ -104,11 +104,17 @@ std::string Histogram::percentile_distribution(double unit_ns, int ticks_per_hal
                       static_cast<unsigned long long>(seen));
       }
       out += line;
-      if (next_percentile >= 100.0) break;
+    };
+    // In the last bucket the ticks approach 100% geometrically: stop once less than one
+    // value is left to the next tick, and close with the 100% line.
+    const bool last = seen == total_;
+    while (next_percentile <= reached &&
+           (!last || (100.0 - next_percentile) * static_cast<double>(total_) >= 100.0)) {
+      emit(next_percentile);
       const double halvings = std::floor(std::log2(100.0 / (100.0 - next_percentile))) + 1;
       next_percentile += 100.0 / (ticks_per_half * std::pow(2.0, halvings));
-      if (seen == total_ && next_percentile > reached) next_percentile = 100.0;
     }
+    if (last) emit(100.0);
   }
   std::snprintf(line, sizeof(line), "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n",
                 mean() / unit_ns, stddev() / unit_ns);

@@ -1,0 +1,209 @@
+// lib/load against real and faulty servers: zero errors against every back end with each
+// client engine and load model, and every kind of fault counted when a server misbehaves.
+
+#include "load/load.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <thread>
+
+#include "echo/backend.h"
+#include "net/socket.h"
+
+namespace ub::load {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A deliberately broken echo server: one thread, poll() over every connection.
+class FaultyServer {
+ public:
+  enum class Fault { kCorrupt, kHangUp, kSilent };
+
+  explicit FaultyServer(Fault fault) : fault_(fault) {
+    listener_ = std::move(*net::listen_tcp(net::Endpoint::loopback_v4(0), 1024));
+    endpoint_ = *net::local_endpoint(listener_.get());
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FaultyServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  net::Endpoint endpoint() const { return endpoint_; }
+
+ private:
+  void serve() {
+    std::vector<net::UniqueFd> conns;
+    uint64_t echoed = 0;
+    while (!stop_) {
+      std::vector<pollfd> pfds{{listener_.get(), POLLIN, 0}};
+      for (auto& c : conns) pfds.push_back({c.get(), POLLIN, 0});
+      if (::poll(pfds.data(), pfds.size(), 20) <= 0) continue;
+      if (pfds[0].revents & POLLIN) conns.emplace_back(::accept(listener_.get(), nullptr, nullptr));
+      for (size_t k = 1; k < pfds.size(); ++k) {
+        if (!(pfds[k].revents & POLLIN) || !conns[k - 1]) continue;
+        char buffer[65536];
+        const ssize_t n = ::recv(conns[k - 1].get(), buffer, sizeof(buffer), 0);
+        if (n <= 0) {
+          conns[k - 1].reset();
+          continue;
+        }
+        if (fault_ == Fault::kHangUp) {
+          conns[k - 1].reset();
+          continue;
+        }
+        if (fault_ == Fault::kSilent) continue;
+        for (ssize_t i = 0; i < n; ++i, ++echoed) {
+          if (echoed % 5000 == 4999) buffer[i] ^= 0x20;  // one byte in 5000 goes bad
+        }
+        (void)net::send_all(conns[k - 1].get(), {reinterpret_cast<std::byte*>(buffer),
+                                                 static_cast<size_t>(n)});
+      }
+    }
+  }
+
+  Fault fault_;
+  net::UniqueFd listener_;
+  net::Endpoint endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+LoadConfig quick_config(const net::Endpoint& server, ClientEngine engine) {
+  LoadConfig config;
+  config.server = server;
+  config.connections = 20;
+  config.message_size = 100;
+  config.engine = engine;
+  config.threads = 2;
+  config.warmup = 50ms;
+  config.duration = 300ms;
+  config.reply_timeout = 2s;
+  return config;
+}
+
+std::vector<ClientEngine> engines() {
+  std::vector<ClientEngine> list{ClientEngine::kEpoll};
+  if (uring_engine_unavailable_reason().empty()) list.push_back(ClientEngine::kUring);
+  return list;
+}
+
+class LoadAgainstBackends : public ::testing::TestWithParam<std::tuple<std::string, ClientEngine>> {
+ protected:
+  void SetUp() override {
+    const auto& [name, engine] = GetParam();
+    auto info = echo::backend_info(name);
+    if (!info || !info->available) GTEST_SKIP() << name << " unavailable";
+    if (engine == ClientEngine::kUring && !uring_engine_unavailable_reason().empty()) {
+      GTEST_SKIP() << "io_uring client engine: " << uring_engine_unavailable_reason();
+    }
+    server_ = std::move(*echo::make_backend(name));
+    ASSERT_FALSE(server_->start({}));
+  }
+  std::unique_ptr<echo::EchoBackend> server_;
+};
+
+TEST_P(LoadAgainstBackends, ClosedLoopPipelinedRunIsErrorFreeAndAccounted) {
+  auto config = quick_config(server_->local_endpoint(), std::get<1>(GetParam()));
+  config.pipeline = 4;
+  bool opened = false, closed = false;
+  auto result = run_load(config, {[&] { opened = true; }, [&] { closed = true; }});
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(opened && closed);
+  EXPECT_EQ(result->errors.total(), 0u) << (result->error_samples.empty() ? "" : result->error_samples[0]);
+  EXPECT_GT(result->round_trips, 100u);
+  EXPECT_EQ(result->rtt.count(), result->round_trips);
+  EXPECT_EQ(result->bytes_received, result->round_trips * config.message_size);
+  EXPECT_GT(result->client_cpu.count(), 0);
+  EXPECT_NE(result->engine, ClientEngine::kAuto);
+}
+
+TEST_P(LoadAgainstBackends, OpenLoopRecordsCorrectedAndUncorrectedLatency) {
+  auto config = quick_config(server_->local_endpoint(), std::get<1>(GetParam()));
+  config.model = LoadModel::kOpen;
+  config.rate = 2000;
+  auto result = run_load(config);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->errors.total(), 0u);
+  // 2000 RT/s over a 0.3 s window: about 600 round trips.
+  EXPECT_GT(result->round_trips, 300u);
+  EXPECT_LT(result->round_trips, 1200u);
+  EXPECT_EQ(result->rtt_scheduled.count(), result->round_trips);
+  EXPECT_GE(result->rtt_scheduled.percentile(50), result->rtt.percentile(50));
+}
+
+TEST_P(LoadAgainstBackends, StreamModeMovesVerifiedBytes) {
+  auto config = quick_config(server_->local_endpoint(), std::get<1>(GetParam()));
+  config.model = LoadModel::kStream;
+  config.message_size = 16384;
+  auto result = run_load(config);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->errors.total(), 0u) << (result->error_samples.empty() ? "" : result->error_samples[0]);
+  EXPECT_GT(result->bytes_received, 1u << 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, LoadAgainstBackends,
+    ::testing::Combine(::testing::Values("uring", "epoll", "blocking"),
+                       ::testing::Values(ClientEngine::kEpoll, ClientEngine::kUring)),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::string(to_string(std::get<1>(info.param)));
+    });
+
+class LoadAgainstFaults : public ::testing::TestWithParam<ClientEngine> {};
+
+TEST_P(LoadAgainstFaults, CorruptedEchoesAreCountedAsMismatches) {
+  FaultyServer server(FaultyServer::Fault::kCorrupt);
+  auto result = run_load(quick_config(server.endpoint(), GetParam()));
+  ASSERT_TRUE(result.ok());
+  EXPECT_GT(result->errors.mismatches, 0u);
+  ASSERT_FALSE(result->error_samples.empty());
+  EXPECT_NE(result->error_samples[0].find("differs"), std::string::npos);
+}
+
+TEST_P(LoadAgainstFaults, AServerThatHangsUpIsCountedAsEarlyEof) {
+  FaultyServer server(FaultyServer::Fault::kHangUp);
+  auto result = run_load(quick_config(server.endpoint(), GetParam()));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->errors.early_eofs + result->errors.resets, 20u);
+  EXPECT_EQ(result->round_trips, 0u);
+}
+
+TEST_P(LoadAgainstFaults, ASilentServerIsCountedAsLateReplies) {
+  FaultyServer server(FaultyServer::Fault::kSilent);
+  auto config = quick_config(server.endpoint(), GetParam());
+  config.reply_timeout = 100ms;
+  auto result = run_load(config);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->errors.late_replies, 20u);
+}
+
+TEST(Load, NobodyListeningIsConnectFailures) {
+  auto listener = net::listen_tcp(net::Endpoint::loopback_v4(0), 1);
+  const auto closed = *net::local_endpoint(listener->get());
+  listener->reset();
+  auto config = quick_config(closed, ClientEngine::kEpoll);
+  config.connections = 3;
+  auto result = run_load(config);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->errors.connect_failures, 3u);
+  EXPECT_EQ(result->round_trips, 0u);
+}
+
+TEST(Load, RejectsNonsenseConfiguration) {
+  LoadConfig config;
+  config.connections = 0;
+  EXPECT_FALSE(run_load(config).ok());
+  config.connections = 1;
+  config.model = LoadModel::kOpen;  // without a rate
+  EXPECT_FALSE(run_load(config).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, LoadAgainstFaults, ::testing::ValuesIn(engines()),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+}  // namespace
+}  // namespace ub::load
