@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""bench_echo as a user runs it: bad flag values are usage errors (exit 2); a tiny run of
+every back end is error-free and writes valid Google Benchmark JSON that Debian's
+compare.py reads and .hgrm files; open loop reports corrected percentiles; and a server
+that corrupts echoes makes bench_echo count the errors, say so loudly and exit non-zero."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+
+BENCH = sys.argv[1]
+COMPARE = "/usr/share/benchmark/compare.py"
+TINY = ["--clients=4", "--duration=0.2s", "--warmup=0.1s"]
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args, timeout=120):
+    return subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=timeout)
+
+
+# Bad flag values: exit 2 with a message naming the problem.
+for args, needle in [(["--clients=abc"], "--clients"),
+                     (["--backend=kqueue"], "unknown back end 'kqueue'"),
+                     (["--duration=soon"], "--duration"),
+                     (["--size=0"], "--size"),
+                     (["--mode=open"], "--rate"),
+                     (["--client-cpus=99"], "--client-cpus"),
+                     (["--connect=1.2.3:4"], "--connect"),
+                     (["--client-engine=kqueue"], "--client-engine"),
+                     (["--repetitions=0"], "--repetitions")]:
+    p = run(*args)
+    check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2; stderr {p.stderr!r}")
+    check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
+
+with tempfile.TemporaryDirectory() as tmp:
+    # Every available back end, one run each, JSON and histograms written.
+    first = os.path.join(tmp, "first.json")
+    p = run("--backend=all", *TINY, f"--json={first}", f"--hgrm={tmp}/rtt.hgrm")
+    check(p.returncode == 0, f"--backend=all: exit {p.returncode}; {p.stderr}")
+    print(p.stdout)
+    listed = subprocess.run([os.path.join(os.path.dirname(BENCH), "..", "cmd", "echo_server"),
+                             "--list-backends"], capture_output=True, text=True).stdout
+    available = [l.split()[0] for l in listed.splitlines() if l.split()[1:2] == ["available"]]
+    check(len(available) >= 2, f"expected several available back ends: {listed!r}")
+    try:
+        doc = json.load(open(first))
+    except (OSError, ValueError) as e:
+        doc = {"context": {}, "benchmarks": []}
+        check(False, f"JSON output unreadable: {e}")
+    names = [b["name"] for b in doc["benchmarks"]]
+    check(names == [f"echo/{b}/clients:4/size:64" for b in available], f"names {names}")
+    for key in ["kernel", "cpu_model", "num_cpus", "git_revision", "build_type", "load_model",
+                "server_cpus", "client_cpus", "client_engine", "liburing_version"]:
+        check(key in doc["context"], f"context lacks {key}")
+    for b in doc["benchmarks"]:
+        check(b["errors"] == 0 and b["iterations"] > 0, f"{b['name']}: {b['errors']} errors, "
+              f"{b['iterations']} round trips")
+        for counter in ["rt_per_s", "p50_us", "p99_us", "p99.99_us", "max_us",
+                        "server_cpu_us_per_echo", "client_cpu_us_per_rt"]:
+            check(counter in b, f"{b['name']} lacks {counter}")
+        hgrm = os.path.join(tmp, f"rtt.{b['backend']}.c4.s64.r1.hgrm")
+        check(os.path.exists(hgrm) and "Percentile" in open(hgrm).read(), f"no {hgrm}")
+
+    # compare.py (Debian's libbenchmark-tools) diffs two runs.
+    second = os.path.join(tmp, "second.json")
+    p = run("--backend=all", *TINY, f"--json={second}")
+    check(p.returncode == 0, f"second run: {p.stderr}")
+    if os.path.exists(COMPARE):
+        c = subprocess.run(["/usr/bin/python3", COMPARE, "benchmarks", first, second],
+                           capture_output=True, text=True, timeout=120)
+        check(c.returncode == 0 and "echo/" in c.stdout, f"compare.py: {c.stdout} {c.stderr}")
+    else:
+        check(False, f"{COMPARE} missing: scripts/bootstrap installs libbenchmark-tools")
+
+    # Open loop: corrected (from the scheduled send) and uncorrected percentiles.
+    openj = os.path.join(tmp, "open.json")
+    p = run("--backend=epoll", "--rate=2000", *TINY, f"--json={openj}")
+    check(p.returncode == 0 and "corrected" in p.stdout, f"open loop: {p.stdout} {p.stderr}")
+    if p.returncode == 0:
+        b = json.load(open(openj))["benchmarks"][0]
+        check("corrected_p99_us" in b and b["load_model"] == "open", f"open loop JSON {b}")
+
+    # Stream mode and several client threads with the epoll client engine.
+    p = run("--backend=epoll", "--mode=stream", "--size=16384", "--client-threads=2",
+            "--client-engine=epoll", *TINY)
+    check(p.returncode == 0, f"stream: {p.stderr}")
+
+# A server that corrupts one echoed byte in 10,000: bench_echo must notice and fail.
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+port = listener.getsockname()[1]
+stop = threading.Event()
+
+
+def corrupting_echo(conn):
+    echoed = 0
+    conn.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            data = bytearray(conn.recv(65536))
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        for i in range(len(data)):
+            if (echoed + i) % 10000 == 9999:
+                data[i] ^= 0x01
+        echoed += len(data)
+        try:
+            conn.sendall(data)
+        except OSError:
+            break
+    conn.close()
+
+
+def accept_loop():
+    listener.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=corrupting_echo, args=(conn,), daemon=True).start()
+
+
+threading.Thread(target=accept_loop, daemon=True).start()
+p = run(f"--connect=127.0.0.1:{port}", "--clients=2", "--duration=0.5s", "--warmup=0.1s",
+        "--no-pin")
+stop.set()
+check(p.returncode == 1, f"corrupting server: exit {p.returncode}, want 1")
+check("ERRORS" in p.stderr and "mismatch" in p.stderr and "differs" in p.stderr,
+      f"corrupting server: stderr {p.stderr!r}")
+
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)
