@@ -18,6 +18,7 @@
 #include "flag_values.h"
 #include "load/load.h"
 #include "net/socket.h"
+#include "server_runner.h"
 
 namespace {
 
@@ -48,6 +49,7 @@ struct Options {
   int server_pid = 0;
   uint64_t seed = 1;
   bool sweep = false;
+  std::string server_mode = "auto";
 };
 
 // Parsed and checked values; every failure is a usage error (exit 2).
@@ -59,6 +61,15 @@ struct Plan {
   std::vector<int> server_cpus;
   std::vector<int> client_cpus;
   ub::load::LoadConfig load;
+  std::string server_mode = "auto";  // auto | threads | process
+  size_t fd_limit = 0;
+
+  // A client and an in-process server each need a descriptor per connection; past the
+  // limit the server runs in a child process with a descriptor table of its own.
+  bool server_in_own_process(uint64_t clients) const {
+    if (server_mode != "auto") return server_mode == "process";
+    return clients * 2 + 256 > fd_limit;
+  }
 };
 
 int usage_error(const std::string& message) {
@@ -100,7 +111,8 @@ std::string make_plan(const Options& o, Plan& plan) {
       start = comma + 1;
     }
   }
-  if (auto e = ub::bench::parse_size_list(o.clients, plan.clients); !e.empty()) return "--clients: " + e;
+  if (auto e = ub::bench::parse_size_list(o.clients, plan.clients); !e.empty())
+    return "--clients: " + e;
   if (auto e = ub::bench::parse_size_list(o.sizes, plan.sizes); !e.empty()) return "--size: " + e;
   for (auto c : plan.clients) {
     if (c > 100000) return "--clients: at most 100000 connections";
@@ -109,7 +121,8 @@ std::string make_plan(const Options& o, Plan& plan) {
     if (s > (64u << 20)) return "--size: at most 64 MiB per message";
   }
   auto& l = plan.load;
-  if (auto e = ub::bench::parse_duration(o.duration, l.duration); !e.empty()) return "--duration: " + e;
+  if (auto e = ub::bench::parse_duration(o.duration, l.duration); !e.empty())
+    return "--duration: " + e;
   if (auto e = ub::bench::parse_duration(o.warmup, l.warmup); !e.empty()) return "--warmup: " + e;
   if (auto e = ub::bench::parse_duration(o.reply_timeout, l.reply_timeout); !e.empty()) {
     return "--reply-timeout: " + e;
@@ -124,7 +137,8 @@ std::string make_plan(const Options& o, Plan& plan) {
   } else {
     return "--mode must be closed, open or stream";
   }
-  if (o.rate > 0 && o.mode == "closed") l.model = ub::load::LoadModel::kOpen;  // --rate implies open
+  if (o.rate > 0 && o.mode == "closed")
+    l.model = ub::load::LoadModel::kOpen;  // --rate implies open
   if (l.model == ub::load::LoadModel::kOpen && o.rate <= 0) return "--mode=open needs --rate=R";
   l.rate = o.rate;
   l.pipeline = o.pipeline;
@@ -157,6 +171,10 @@ std::string make_plan(const Options& o, Plan& plan) {
   l.threads = o.client_threads > 0 ? o.client_threads
                                    : std::max<int>(1, static_cast<int>(plan.client_cpus.size()));
   l.seed = o.seed;
+  if (o.server_mode != "auto" && o.server_mode != "threads" && o.server_mode != "process") {
+    return "--server-mode must be auto, threads or process";
+  }
+  plan.server_mode = o.server_mode;
   return "";
 }
 
@@ -165,17 +183,6 @@ std::string cpu_list_text(const std::vector<int>& cpus) {
   std::string text;
   for (int c : cpus) text += (text.empty() ? "" : ",") + std::to_string(c);
   return text;
-}
-
-void pin_self(const std::vector<int>& cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (cpus.empty()) {
-    for (int c = 0; c < CPU_SETSIZE && c < ::sysconf(_SC_NPROCESSORS_ONLN); ++c) CPU_SET(c, &set);
-  } else {
-    for (int c : cpus) CPU_SET(c, &set);
-  }
-  sched_setaffinity(0, sizeof(set), &set);
 }
 
 // CPU time of another process (an external server given by --server-pid), from /proc.
@@ -195,14 +202,14 @@ std::optional<std::chrono::nanoseconds> process_cpu(int pid) {
   return std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(utime + stime) * tick));
 }
 
-// One run: a fresh in-process server (or the external one), the load, the server's CPU over
+// One run: a fresh server (or the external one), the load, the server's CPU over
 // exactly the measurement window. Returns "" or a fatal error.
 std::string run_once(const Options& o, const Plan& plan, const std::string& backend,
                      uint64_t clients, uint64_t size, RunRecord& record) {
   ub::load::LoadConfig config = plan.load;
   config.connections = static_cast<int>(clients);
   config.message_size = size;
-  std::unique_ptr<ub::echo::EchoBackend> server;
+  std::unique_ptr<ub::bench::ServerRunner> server;
   std::optional<std::chrono::nanoseconds> cpu_start;
   std::optional<std::chrono::nanoseconds> cpu_end;
   ub::load::PhaseHooks hooks;
@@ -214,29 +221,32 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
       hooks.on_measure_end = [&] { cpu_end = process_cpu(o.server_pid); };
     }
   } else {
-    auto made = ub::echo::make_backend(backend);
-    if (!made) return "cannot make back end " + backend + ": " + made.error().message();
-    server = std::move(*made);
     ub::echo::ServerConfig sc;
     sc.listen = ub::net::Endpoint::loopback_v4(0);
     sc.threads = o.server_threads > 0 ? o.server_threads
                                       : std::max<int>(1, static_cast<int>(plan.server_cpus.size()));
     sc.buffer_size = o.buffer_size;
-    // Server threads inherit this thread's CPU mask when they are created.
-    pin_self(plan.server_cpus);
-    const auto ec = server->start(sc);
-    pin_self({});
-    if (ec) return "cannot start back end " + backend + ": " + ec.message();
-    config.server = server->local_endpoint();
-    hooks.on_measure_start = [&] { cpu_start = server->stats().total_cpu(); };
-    hooks.on_measure_end = [&] { cpu_end = server->stats().total_cpu(); };
+    std::string error;
+    server = ub::bench::ServerRunner::start(backend, sc, plan.server_cpus,
+                                            plan.server_in_own_process(clients), error);
+    if (!server) return "cannot start back end " + backend + ": " + error;
+    config.server = server->endpoint();
+    hooks.on_measure_start = [&] { cpu_start = server->cpu(); };
+    hooks.on_measure_end = [&] { cpu_end = server->cpu(); };
   }
 
-  auto result = ub::load::run_load(config, hooks);
-  if (server) {
-    server->stop();
-    record.server_connections_rejected = server->stats().connections_rejected;
+  if (::isatty(STDERR_FILENO)) {
+    hooks.on_tick = [&](std::string_view phase, double seconds, uint64_t round_trips) {
+      fmt::print(
+          stderr, "\r{} clients:{} size:{}: {} {:.0f}s{}\x1b[K",
+          record.backend.empty() ? backend : record.backend, clients, size, phase, seconds,
+          phase == "measure" && seconds > 0
+              ? fmt::format(", {:.0f} RT/s so far", static_cast<double>(round_trips) / seconds)
+              : "");
+    };
   }
+  auto result = ub::load::run_load(config, hooks);
+  if (server) record.server_connections_rejected = server->stop().connections_rejected;
   if (!result) return "load run failed: " + result.error().message();
   record.backend = plan.external ? "external" : backend;
   record.clients = static_cast<int>(clients);
@@ -279,7 +289,8 @@ ub::bench::Context make_context(const Options& o, const Plan& plan, const std::s
       {"rate", fmt::format("{}", plan.load.rate)},
       {"duration", o.duration},
       {"warmup", o.warmup},
-      {"server", plan.external ? "external " + plan.external->to_string() : "in-process"},
+      {"server", plan.external ? "external " + plan.external->to_string()
+                               : "server mode " + plan.server_mode},
   };
 }
 
@@ -287,7 +298,8 @@ std::string hgrm_path(const std::string& base, const RunRecord& r, bool many) {
   if (!many) return base;
   const auto dot = base.rfind('.');
   const std::string stem = dot == std::string::npos ? base : base.substr(0, dot);
-  return fmt::format("{}.{}.c{}.s{}.r{}.hgrm", stem, r.backend, r.clients, r.size, r.repetition + 1);
+  return fmt::format("{}.{}.c{}.s{}.r{}.hgrm", stem, r.backend, r.clients, r.size,
+                     r.repetition + 1);
 }
 
 }  // namespace
@@ -319,6 +331,10 @@ int main(int argc, char** argv) {
   app.add_option("--server-cpus", o.server_cpus, "pin the server (default: first half of CPUs)");
   app.add_option("--client-cpus", o.client_cpus, "pin the client (default: second half)");
   app.add_flag("--no-pin", o.no_pin, "do not pin threads");
+  app.add_option("--server-mode", o.server_mode,
+                 "threads: server in this process; process: in a forked child (own fd table); "
+                 "auto: process when the fd limit cannot hold both sides")
+      ->capture_default_str();
   app.add_option("--buffer-size", o.buffer_size, "server buffer per connection")
       ->check(CLI::Range(size_t{64}, size_t{64} << 20));
   app.add_option("--reply-timeout", o.reply_timeout, "a reply later than this is an error")
@@ -335,44 +351,43 @@ int main(int argc, char** argv) {
   if (!plan.external && plan.backends.empty()) return usage_error("no back end is available");
   signal(SIGPIPE, SIG_IGN);
 
+  // Each side needs a descriptor per connection: the client always, the server too when it
+  // shares this process (otherwise it runs in a child with a table of its own).
   const uint64_t most_clients = *std::max_element(plan.clients.begin(), plan.clients.end());
-  const size_t fds_needed = most_clients * (plan.external ? 1 : 2) + 256;
-  auto limit = ub::net::raise_fd_limit(fds_needed);
-  if (!limit || *limit < fds_needed) {
+  const bool shared = !plan.external && plan.server_mode == "threads";
+  const size_t fds_needed = most_clients * (shared ? 2 : 1) + 256;
+  auto limit = ub::net::raise_fd_limit(fds_needed * (plan.external ? 1 : 2));
+  plan.fd_limit = limit ? *limit : 0;
+  if (plan.fd_limit < fds_needed) {
     fmt::print(stderr,
-               "{}: {} clients need {} file descriptors{} but RLIMIT_NOFILE allows {}; "
-               "raise the hard limit (ulimit -Hn, as root) or run the server in its own "
-               "process (echo_server + --connect)\n",
-               kTool, most_clients, fds_needed, plan.external ? "" : " (client + server)",
-               limit ? *limit : 0);
+               "{}: {} clients need {} file descriptors{} but RLIMIT_NOFILE allows {}; raise "
+               "the hard limit (ulimit -Hn, as root){}\n",
+               kTool, most_clients, fds_needed, shared ? " (client + server)" : "", plan.fd_limit,
+               shared ? " or let the server run in its own process (--server-mode=auto)" : "");
     return 1;
   }
 
   const std::string engine_name = std::string(ub::load::to_string(plan.load.engine));
   std::vector<RunRecord> runs;
-  std::vector<std::string> targets = plan.external ? std::vector<std::string>{"external"}
-                                                   : plan.backends;
-  fmt::print("bench_echo: {} loop{}, {} x {} s window after {} warm-up; server CPUs {}, client "
-             "CPUs {} ({} client thread{}); every echoed byte verified\n",
-             ub::load::to_string(plan.load.model),
-             plan.load.model == ub::load::LoadModel::kClosed
-                 ? fmt::format(" (pipeline {})", plan.load.pipeline)
-                 : plan.load.model == ub::load::LoadModel::kOpen
-                       ? fmt::format(" at {:.0f} RT/s", plan.load.rate)
-                       : "",
-             o.repetitions, std::chrono::duration<double>(plan.load.duration).count(), o.warmup,
-             cpu_list_text(plan.server_cpus), cpu_list_text(plan.client_cpus), plan.load.threads,
-             plan.load.threads == 1 ? "" : "s");
+  std::vector<std::string> targets =
+      plan.external ? std::vector<std::string>{"external"} : plan.backends;
+  fmt::print(
+      "bench_echo: {} loop{}, {} x {} s window after {} warm-up; server CPUs {}, client "
+      "CPUs {} ({} client thread{}); every echoed byte verified\n",
+      ub::load::to_string(plan.load.model),
+      plan.load.model == ub::load::LoadModel::kClosed
+          ? fmt::format(" (pipeline {})", plan.load.pipeline)
+      : plan.load.model == ub::load::LoadModel::kOpen
+          ? fmt::format(" at {:.0f} RT/s", plan.load.rate)
+          : "",
+      o.repetitions, std::chrono::duration<double>(plan.load.duration).count(), o.warmup,
+      cpu_list_text(plan.server_cpus), cpu_list_text(plan.client_cpus), plan.load.threads,
+      plan.load.threads == 1 ? "" : "s");
   std::fflush(stdout);
-  const bool progress = ::isatty(STDERR_FILENO);
   for (int rep = 0; rep < o.repetitions; ++rep) {
     for (auto clients : plan.clients) {
       for (auto size : plan.sizes) {
         for (const auto& backend : targets) {  // innermost: back ends interleave in time
-          if (progress) {
-            fmt::print(stderr, "\r[{}/{}] {} clients:{} size:{} ...\x1b[K", rep + 1,
-                       o.repetitions, backend, clients, size);
-          }
           RunRecord record;
           record.repetition = rep;
           record.repetitions = o.repetitions;
@@ -385,13 +400,14 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (progress) fmt::print(stderr, "\r\x1b[K");
+  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\x1b[K");
 
   ub::bench::print_table(stdout, runs);
   const std::string engine_used = std::string(ub::load::to_string(runs.front().load.engine));
-  fmt::print("client engine {}; latency is round-trip time (send to complete echo); "
-             "srv_us/rt = server CPU per echo, cli_us/rt = client CPU per round trip\n",
-             engine_used);
+  fmt::print(
+      "client engine {}; latency is round-trip time (send to complete echo); "
+      "srv_us/rt = server CPU per echo, cli_us/rt = client CPU per round trip\n",
+      engine_used);
 
   uint64_t errors = 0;
   for (const auto& r : runs) {
@@ -404,7 +420,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!o.json.empty()) {
-    if (auto e = ub::bench::write_file(o.json, ub::bench::to_json(make_context(o, plan, engine_used), runs));
+    if (auto e = ub::bench::write_file(
+            o.json, ub::bench::to_json(make_context(o, plan, engine_used), runs));
         !e.empty()) {
       fmt::print(stderr, "{}: {}\n", kTool, e);
       return 1;

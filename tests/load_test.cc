@@ -110,7 +110,10 @@ TEST_P(LoadAgainstBackends, ClosedLoopPipelinedRunIsErrorFreeAndAccounted) {
   auto config = quick_config(server_->local_endpoint(), std::get<1>(GetParam()));
   config.pipeline = 4;
   bool opened = false, closed = false;
-  auto result = run_load(config, {[&] { opened = true; }, [&] { closed = true; }});
+  PhaseHooks hooks;
+  hooks.on_measure_start = [&] { opened = true; };
+  hooks.on_measure_end = [&] { closed = true; };
+  auto result = run_load(config, hooks);
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(opened && closed);
   EXPECT_EQ(result->errors.total(), 0u) << (result->error_samples.empty() ? "" : result->error_samples[0]);

@@ -90,8 +90,8 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
   LoadResult result;
   result.engine = config.engine;
   if (config.engine == ClientEngine::kAuto) {
-    result.engine = uring_engine_unavailable_reason().empty() ? ClientEngine::kUring
-                                                                : ClientEngine::kEpoll;
+    result.engine =
+        uring_engine_unavailable_reason().empty() ? ClientEngine::kUring : ClientEngine::kEpoll;
   }
 #if UB_URING_CLIENT
   if (result.engine == ClientEngine::kUring && !uring_engine_unavailable_reason().empty()) {
@@ -101,8 +101,8 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
   if (result.engine == ClientEngine::kUring) return errno_code(ENOSYS);
 #endif
 
-  auto connected = connect_many(config.server, static_cast<size_t>(config.connections),
-                                config.connect_timeout);
+  auto connected =
+      connect_many(config.server, static_cast<size_t>(config.connections), config.connect_timeout);
   result.errors.connect_failures = connected.failures;
   if (connected.failures > 0) {
     result.error_samples.push_back(std::to_string(connected.failures) +
@@ -146,11 +146,26 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
     workers.push_back(std::move(*worker));
   }
 
-  std::this_thread::sleep_for(config.warmup);
+  // Sleeps through a phase, ticking about once a second.
+  auto wait_phase = [&](std::string_view name, std::chrono::nanoseconds length) {
+    const auto begin = std::chrono::steady_clock::now();
+    const auto end = begin + length;
+    for (auto now = begin; now < end; now = std::chrono::steady_clock::now()) {
+      std::this_thread::sleep_for(
+          std::min<std::chrono::nanoseconds>(end - now, std::chrono::seconds(1)));
+      if (!hooks.on_tick) continue;
+      uint64_t round_trips = 0;
+      for (const auto& core : cores) round_trips += core->live_round_trips();
+      hooks.on_tick(name,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(),
+                    round_trips);
+    }
+  };
+  wait_phase("warmup", config.warmup);
   if (hooks.on_measure_start) hooks.on_measure_start();
   const auto window_start = std::chrono::steady_clock::now();
   phase.store(Phase::kMeasure, std::memory_order_release);
-  std::this_thread::sleep_for(config.duration);
+  wait_phase("measure", config.duration);
   phase.store(Phase::kDrain, std::memory_order_release);
   result.elapsed = std::chrono::steady_clock::now() - window_start;
   if (hooks.on_measure_end) hooks.on_measure_end();

@@ -74,6 +74,9 @@ struct LoadResult {
 struct PhaseHooks {
   std::function<void()> on_measure_start;
   std::function<void()> on_measure_end;
+  // About once a second: "warmup" or "measure", seconds into that phase, and the round
+  // trips completed so far in the window (for a live progress line).
+  std::function<void(std::string_view phase, double seconds, uint64_t round_trips)> on_tick;
 };
 
 // Whether the io_uring client engine can run here; empty when it can, else the reason.

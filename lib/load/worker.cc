@@ -112,6 +112,7 @@ bool WorkerCore::on_received(size_t i, const std::byte* data, size_t n, int64_t 
   if (measuring_) {
     result_.round_trips += replies;
     result_.bytes_received += n;
+    live_round_trips_.store(result_.round_trips, std::memory_order_relaxed);
   }
   if (!ok) {
     ++result_.errors.mismatches;

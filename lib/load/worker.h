@@ -54,6 +54,8 @@ class WorkerCore {
              std::vector<net::UniqueFd> fds, uint64_t first_id);
 
   std::vector<Connection>& connections() { return connections_; }
+  // Round trips in the window so far; read by the coordinator while the thread runs.
+  uint64_t live_round_trips() const { return live_round_trips_.load(std::memory_order_relaxed); }
   WorkerResult& result() { return result_; }
   const LoadConfig& config() const { return config_; }
 
@@ -93,6 +95,7 @@ class WorkerCore {
   uint64_t switches_at_start_ = 0;
   std::vector<Connection> connections_;
   WorkerResult result_;
+  std::atomic<uint64_t> live_round_trips_{0};  // mirrors result_.round_trips (plain stores)
   // Open loop schedule: (due time, connection), earliest first.
   using Due = std::pair<int64_t, size_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> schedule_;
