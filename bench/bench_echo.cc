@@ -403,7 +403,8 @@ int main(int argc, char** argv) {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\x1b[K");
 
   ub::bench::print_table(stdout, runs);
-  const std::string engine_used = std::string(ub::load::to_string(runs.front().load.engine));
+  const std::string engine_used = std::string(ub::load::to_string(runs.front().load.engine)) +
+                                  " (" + runs.front().load.engine_setup + ")";
   fmt::print(
       "client engine {}; latency is round-trip time (send to complete echo); "
       "srv_us/rt = server CPU per echo, cli_us/rt = client CPU per round trip\n",

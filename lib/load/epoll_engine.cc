@@ -67,6 +67,7 @@ void run_epoll_engine(WorkerCore& core) {
       per_message * static_cast<size_t>(std::max(core.config().pipeline, 1));
   std::vector<std::byte> buffer(std::max<size_t>(outstanding + 4096, 64 << 10));
 
+  core.result().engine_setup = "level-triggered EPOLLIN, epoll_pwait2";
   int64_t now = now_ns();
   for (size_t i = 0; i < conns.size(); ++i) {
     epoll_event ev{EPOLLIN, {.u64 = i}};

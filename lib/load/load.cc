@@ -179,6 +179,7 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
     result.rtt_scheduled.merge(r.rtt_scheduled);
     result.client_cpu += r.cpu;
     result.client_context_switches += r.context_switches;
+    if (result.engine_setup.empty()) result.engine_setup = r.engine_setup;
     result.errors.add(r.errors);
     for (auto& s : r.error_samples) {
       if (result.error_samples.size() < WorkerCore::kMaxSamples) result.error_samples.push_back(s);

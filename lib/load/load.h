@@ -58,6 +58,7 @@ struct ErrorCounts {
 
 struct LoadResult {
   ClientEngine engine = ClientEngine::kEpoll;  // the engine that ran (never kAuto)
+  std::string engine_setup;                    // how it was set up (io_uring flags that won)
   std::chrono::nanoseconds elapsed{};          // the measurement window
   uint64_t round_trips = 0;                    // replies completed inside the window
   uint64_t bytes_received = 0;                 // echoed bytes received inside the window

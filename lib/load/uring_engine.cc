@@ -54,6 +54,10 @@ class UringEngine {
     unsigned count = std::min(round_up_pow2(2 * n + 64), 32768u);
     while (count > 64 && count * size > kMaxBufferBytes) count /= 2;
     if (auto ec = buffers_.init(ring_, kBufferGroup, count, size)) return ec;
+    core_.result().engine_setup = "setup " + ring_.setup_flags_text() +
+                                  (ring_.ring_fd_registered() ? ", registered ring fd" : "") +
+                                  ", multishot recv, " + std::to_string(count) + "x" +
+                                  std::to_string(size) + " buffer ring";
     state_.resize(n);
     for (size_t i = 0; i < n; ++i) {
       state_[i].recv_op = {OpKind::kRecv, static_cast<uint32_t>(i)};

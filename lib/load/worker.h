@@ -43,6 +43,7 @@ struct WorkerResult {
   uint64_t context_switches = 0;
   ErrorCounts errors;
   std::vector<std::string> error_samples;
+  std::string engine_setup;  // e.g. the io_uring setup flags that won
 };
 
 class WorkerCore {
