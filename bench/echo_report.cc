@@ -48,7 +48,9 @@ double median(std::vector<double> values) {
 constexpr double kPercentiles[] = {50, 90, 99, 99.9, 99.99};
 
 void print_header(std::FILE* out) {
-  fmt::print(out, "{:<9} {:>7} {:>6} {:>4} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
+  fmt::print(out,
+             "{:<9} {:>7} {:>6} {:>4} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} "
+             "{:>7}\n",
              "backend", "clients", "size", "rep", "RT/s", "MB/s", "p50us", "p90us", "p99us",
              "p99.9us", "p99.99us", "max_us", "srv_us/rt", "cli_us/rt", "errors");
 }
@@ -84,15 +86,23 @@ void print_table(std::FILE* out, const std::vector<RunRecord>& runs) {
   for (const auto& r : runs) {
     const auto& h = r.load.rtt;
     const auto srv = r.server_us_per_echo();
-    fmt::print(out, "{:<9} {:>7} {:>6} {:>4} {:>10.0f} {:>8.2f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>9} {:>9.2f} {:>7}\n",
-               r.backend, r.clients, r.size, r.repetition + 1, r.rt_per_s(), r.mb_per_s(),
-               us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(99)),
-               us(h.percentile(99.9)), us(h.percentile(99.99)), us(h.max()),
+    // Stream mode measures throughput only: no latency columns.
+    auto lat = [&](double p) {
+      if (r.model == load::LoadModel::kStream) return std::string("-");
+      return fmt::format("{:.1f}", us(p >= 100 ? h.max() : h.percentile(p)));
+    };
+    fmt::print(out,
+               "{:<9} {:>7} {:>6} {:>4} {:>10.0f} {:>8.2f} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} "
+               "{:>9} {:>9.2f} {:>7}\n",
+               r.backend, r.clients, r.size, r.repetition + 1, r.rt_per_s(), r.mb_per_s(), lat(50),
+               lat(90), lat(99), lat(99.9), lat(99.99), lat(100),
                srv ? fmt::format("{:.2f}", *srv) : "n/a", r.client_us_per_rt(),
                r.load.errors.total());
     if (r.model == load::LoadModel::kOpen) {
       const auto& c = r.load.rtt_scheduled;
-      fmt::print(out, "{:<9} {:>7} {:>6} {:>4} {:>10} {:>8} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f}   (corrected: from the scheduled send)\n",
+      fmt::print(out,
+                 "{:<9} {:>7} {:>6} {:>4} {:>10} {:>8} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} "
+                 "{:>8.1f} {:>8.1f}   (corrected: from the scheduled send)\n",
                  "", "", "", "", "", "", us(c.percentile(50)), us(c.percentile(90)),
                  us(c.percentile(99)), us(c.percentile(99.9)), us(c.percentile(99.99)),
                  us(c.max()));
@@ -134,8 +144,9 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
   for (size_t i = 0; i < context.size(); ++i) {
     const auto& [key, value] = context[i];
     // Numbers and arrays pass through; everything else is a string.
-    const bool raw = !value.empty() && (value.front() == '[' ||
-                                        value.find_first_not_of("0123456789.-") == std::string::npos);
+    const bool raw =
+        !value.empty() &&
+        (value.front() == '[' || value.find_first_not_of("0123456789.-") == std::string::npos);
     out += fmt::format("    \"{}\": {}{}\n", json_escape(key),
                        raw ? value : fmt::format("\"{}\"", json_escape(value)),
                        i + 1 < context.size() ? "," : "");
@@ -144,7 +155,8 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
   std::map<std::string, int> family;
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
-    const int family_index = family.emplace(r.name(), static_cast<int>(family.size())).first->second;
+    const int family_index =
+        family.emplace(r.name(), static_cast<int>(family.size())).first->second;
     const auto& h = r.load.rtt;
     const double ns_per_rt = r.load.round_trips ? static_cast<double>(r.load.elapsed.count()) /
                                                       static_cast<double>(r.load.round_trips)
@@ -187,11 +199,10 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
     if (srv) out += fmt::format("      \"server_cpu_us_per_echo\": {:.4f},\n", *srv);
     out += fmt::format("      \"client_cpu_us_per_rt\": {:.4f},\n", r.client_us_per_rt());
     out += fmt::format("      \"client_busy\": {:.4f},\n", r.client_busy());
-    out += fmt::format(
-        "      \"client_ctx_switches_per_rt\": {:.4f},\n",
-        r.load.round_trips ? static_cast<double>(r.load.client_context_switches) /
-                                 static_cast<double>(r.load.round_trips)
-                           : 0.0);
+    out += fmt::format("      \"client_ctx_switches_per_rt\": {:.4f},\n",
+                       r.load.round_trips ? static_cast<double>(r.load.client_context_switches) /
+                                                static_cast<double>(r.load.round_trips)
+                                          : 0.0);
     const auto& e = r.load.errors;
     out += fmt::format(
         "      \"errors\": {},\n      \"errors_connect\": {},\n      \"errors_mismatch\": {},\n"

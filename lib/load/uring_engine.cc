@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "load/engines.h"
+#include "net/socket.h"
 #include "uring/ring.h"
 
 #if UB_URING_CLIENT
@@ -60,6 +61,9 @@ class UringEngine {
                                   std::to_string(size) + " buffer ring";
     state_.resize(n);
     for (size_t i = 0; i < n; ++i) {
+      // io_uring honours O_NONBLOCK by failing with -EAGAIN instead of waiting for room:
+      // in blocking mode a send that finds the socket full is parked by the kernel instead.
+      (void)net::set_nonblocking(conns_[i].fd.get(), false);
       state_[i].recv_op = {OpKind::kRecv, static_cast<uint32_t>(i)};
       state_[i].send_op = {OpKind::kSend, static_cast<uint32_t>(i)};
     }
