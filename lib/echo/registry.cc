@@ -5,6 +5,7 @@
 
 #include "echo/backend.h"
 #include "echo/blocking.h"
+#include "echo/epoll.h"
 
 namespace ub::echo {
 namespace {
@@ -18,6 +19,8 @@ struct Registration {
 
 const std::vector<Registration>& registrations() {
   static const std::vector<Registration> table = {
+      {"epoll", "a reactor per core, edge-triggered epoll, SO_REUSEPORT listeners",
+       [] { return std::string(); }, make_epoll_backend},
       {"blocking", "accept thread + one thread per connection, blocking recv/sendall",
        [] { return std::string(); }, make_blocking_backend},
   };
