@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "../cmd/cli_util.h"
+#include "../cmd/uring_flags.h"
 #include "common/machine_info.h"
 #include "echo/backend.h"
 #include "echo_report.h"
@@ -50,6 +51,7 @@ struct Options {
   uint64_t seed = 1;
   bool sweep = false;
   std::string server_mode = "auto";
+  ub::cli::UringFlags uring;  // the io_uring back end's techniques (--uring-*)
 };
 
 // Parsed and checked values; every failure is a usage error (exit 2).
@@ -226,6 +228,7 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
     sc.threads = o.server_threads > 0 ? o.server_threads
                                       : std::max<int>(1, static_cast<int>(plan.server_cpus.size()));
     sc.buffer_size = o.buffer_size;
+    sc.uring = o.uring.options;
     std::string error;
     server = ub::bench::ServerRunner::start(backend, sc, plan.server_cpus,
                                             plan.server_in_own_process(clients), error);
@@ -291,6 +294,8 @@ ub::bench::Context make_context(const Options& o, const Plan& plan, const std::s
       {"warmup", o.warmup},
       {"server", plan.external ? "external " + plan.external->to_string()
                                : "server mode " + plan.server_mode},
+      {"uring_probe", ub::cli::uring_probe_text()},
+      {"uring_options", ub::echo::to_string(o.uring.options)},
   };
 }
 
@@ -344,7 +349,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", o.server_pid, "with --connect: measure this process's CPU");
   app.add_option("--seed", o.seed, "payload seed");
   app.add_flag("--sweep", o.sweep, "accepted for clarity: lists in --clients/--size sweep anyway");
+  ub::cli::add_uring_flags(app, o.uring);
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
+  if (auto e = ub::cli::finish_uring_flags(o.uring); !e.empty()) return usage_error(e);
 
   Plan plan;
   if (auto e = make_plan(o, plan); !e.empty()) return usage_error(e);

@@ -8,6 +8,7 @@
 #include "cli_util.h"
 #include "echo/backend.h"
 #include "net/socket.h"
+#include "uring_flags.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ int list_backends() {
       fmt::print("{:<10} unavailable  {} ({})\n", b.name, b.why_not, b.description);
     }
   }
+  fmt::print("\n{}\n", ub::cli::uring_probe_text());
   return 0;
 }
 
@@ -43,8 +45,15 @@ int main(int argc, char** argv) {
   app.add_option("--buffer-size", config.buffer_size, "per-connection buffer in bytes")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20));
   app.add_option("--backlog", config.backlog, "listen backlog")->check(CLI::Range(1, 1 << 20));
+  ub::cli::UringFlags uring;
+  ub::cli::add_uring_flags(app, uring);
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
   if (list) return list_backends();
+  if (auto e = ub::cli::finish_uring_flags(uring); !e.empty()) {
+    fmt::print(stderr, "{}: {}\n", kTool, e);
+    return ub::cli::kExitUsage;
+  }
+  config.uring = uring.options;
 
   auto endpoint = ub::cli::parse_endpoint(kTool, listen);
   if (!endpoint) return ub::cli::kExitUsage;
@@ -77,8 +86,8 @@ int main(int argc, char** argv) {
                ec.message());
     return ub::cli::kExitUsage;
   }
-  fmt::print("listening on {} (backend {})\n", (*backend)->local_endpoint().to_string(),
-             backend_name);
+  fmt::print("listening on {} (backend {}{})\n", (*backend)->local_endpoint().to_string(),
+             backend_name, backend_name == "uring" ? ": " + ub::echo::to_string(config.uring) : "");
   std::fflush(stdout);
 
   int signal_number = 0;

@@ -16,6 +16,44 @@
 
 namespace ub::echo {
 
+// The io_uring back end's techniques, each switchable so its effect can be measured
+// (results/uring-ablation.md). The defaults are the fastest correct combination measured on
+// the project's 2-vCPU VMs; a technique the kernel lacks (probe_uring()) is left out, not
+// an error. Other back ends ignore these.
+struct UringOptions {
+  bool multishot = true;         // multishot accept and recv (else one shot, re-armed each time)
+  bool defer_taskrun = true;     // try SINGLE_ISSUER|DEFER_TASKRUN before COOP_TASKRUN
+  bool register_ring_fd = true;  // io_uring_register_ring_fd
+  bool fixed_files = false;      // direct descriptors: accepted sockets live in the ring's table
+  bool sqpoll = false;           // a kernel thread polls the submission queue
+  bool bundle = true;            // recv bundles: one completion may fill several buffers
+  bool zc_send = false;          // zero-copy send for sends of zc_threshold bytes or more
+  size_t zc_threshold = 16 * 1024;
+  unsigned buffer_count = 4096;  // provided buffers per ring (a power of two, <= 32768)
+  size_t buffer_size = 4096;     // bytes per provided buffer
+  unsigned batch = 64;           // most completions one wait asks for (1: wake on every one)
+  unsigned batch_wait_us = 50;   // longest a finished completion waits for its batch
+};
+
+// "multishot,defer_taskrun,...,buffers=4096x4096,batch=64/50us": for result files.
+inline std::string to_string(const UringOptions& o) {
+  std::string s;
+  auto add = [&s](const char* name, bool on) {
+    s += (s.empty() ? "" : ",") + std::string(on ? "" : "no-") + name;
+  };
+  add("multishot", o.multishot);
+  add("defer_taskrun", o.defer_taskrun);
+  add("register_ring_fd", o.register_ring_fd);
+  add("fixed_files", o.fixed_files);
+  add("sqpoll", o.sqpoll);
+  add("bundle", o.bundle);
+  add("zc_send", o.zc_send);
+  if (o.zc_send) s += ">=" + std::to_string(o.zc_threshold);
+  s += ",buffers=" + std::to_string(o.buffer_count) + "x" + std::to_string(o.buffer_size);
+  s += ",batch=" + std::to_string(o.batch) + "/" + std::to_string(o.batch_wait_us) + "us";
+  return s;
+}
+
 struct ServerConfig {
   net::Endpoint listen;                // port 0: the kernel picks; read back via local_endpoint()
   int threads = 0;                     // event-loop threads; 0: one per core (blocking: unused)
@@ -23,6 +61,7 @@ struct ServerConfig {
   size_t max_connections = 0;          // 0: no cap. Beyond the cap: accepted, then closed at once
   size_t buffer_size = 16 * 1024;      // per-connection echo buffer: the server-side bound on
                                        // what one connection can make the server hold
+  UringOptions uring;                  // the io_uring back end's techniques
 };
 
 struct ThreadCpu {

@@ -6,6 +6,11 @@
 #include "echo/backend.h"
 #include "echo/blocking.h"
 #include "echo/epoll.h"
+#include "ub_config.h"
+#if UB_HAVE_URING
+#include "echo/uring.h"
+#include "echo/uring_probe.h"
+#endif
 
 namespace ub::echo {
 namespace {
@@ -19,6 +24,15 @@ struct Registration {
 
 const std::vector<Registration>& registrations() {
   static const std::vector<Registration> table = {
+#if UB_HAVE_URING
+      {"uring",
+       "a ring per core: multishot accept + recv into a buffer ring, sends from the same "
+       "buffers, batched submit/wait, DEFER_TASKRUN, SO_REUSEPORT listeners",
+       [] { return probe_uring().backend_unavailable_reason(); }, make_uring_backend},
+#else
+      {"uring", "io_uring (multishot recv, buffer rings, batched submit/wait)",
+       [] { return std::string("built without liburing"); }, nullptr},
+#endif
       {"epoll", "a reactor per core, edge-triggered epoll, SO_REUSEPORT listeners",
        [] { return std::string(); }, make_epoll_backend},
       {"blocking", "accept thread + one thread per connection, blocking recv/sendall",

@@ -1,0 +1,174 @@
+// The io_uring probe. Features are checked by using them where that is cheap (a multishot
+// recv on a socket pair, a multishot accept of one loopback connection, a buffer ring, a
+// sparse file table) and read from io_uring_params.features or the opcode probe where it is
+// not. Nothing here creates a thread: an SQPOLL ring would leave a kernel thread behind for
+// a while, which the tests that count threads would see, so SQPOLL is judged from the
+// feature bits only.
+
+#include "echo/uring_probe.h"
+
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+
+#include "net/socket.h"
+#include "uring/ring.h"
+
+namespace ub::echo {
+namespace {
+
+using namespace std::chrono_literals;
+
+int read_io_uring_disabled() {
+  std::ifstream in("/proc/sys/kernel/io_uring_disabled");
+  int value = -1;
+  if (!(in >> value)) return -1;
+  return value;
+}
+
+// Waits (bounded) for one completion whose user_data is `tag`; drops any others.
+bool wait_for(uring::Ring& ring, uint64_t tag, io_uring_cqe& out) {
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{0, 100'000'000};
+    const int rc = io_uring_submit_and_wait_timeout(ring.get(), &cqe, 1, &ts, nullptr);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR) return false;
+    while (io_uring_peek_cqe(ring.get(), &cqe) == 0) {
+      const io_uring_cqe copy = *cqe;
+      io_uring_cqe_seen(ring.get(), cqe);
+      if (copy.user_data == tag) {
+        out = copy;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
+  net::UniqueFd a(pair[0]);
+  net::UniqueFd b(pair[1]);
+  io_uring_sqe* sqe = ring.sqe();
+  io_uring_prep_recv_multishot(sqe, a.get(), nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers.group_id();
+  sqe->user_data = 1;
+  if (::send(b.get(), "x", 1, MSG_NOSIGNAL) != 1) return false;
+  io_uring_cqe cqe{};
+  const bool ok = wait_for(ring, 1, cqe) && cqe.res == 1 && (cqe.flags & IORING_CQE_F_MORE) &&
+                  (cqe.flags & IORING_CQE_F_BUFFER);
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    buffers.recycle(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    buffers.commit();
+  }
+  if (cqe.flags & IORING_CQE_F_MORE) {
+    ::shutdown(a.get(), SHUT_RDWR);  // ends the multishot recv
+    io_uring_cqe last{};
+    for (int i = 0; i < 4 && wait_for(ring, 1, last) && (last.flags & IORING_CQE_F_MORE); ++i) {
+    }
+  }
+  return ok;
+}
+
+bool check_multishot_accept(uring::Ring& ring) {
+  auto listener = net::listen_tcp(net::Endpoint::loopback_v4(0), 4);
+  if (!listener) return false;
+  auto bound = net::local_endpoint(listener->get());
+  if (!bound) return false;
+  io_uring_sqe* sqe = ring.sqe();
+  io_uring_prep_multishot_accept(sqe, listener->get(), nullptr, nullptr, SOCK_CLOEXEC);
+  sqe->user_data = 2;
+  io_uring_submit(ring.get());
+  auto client = net::create_connection(*bound, 1000ms);
+  if (!client) return false;
+  io_uring_cqe cqe{};
+  const bool got = wait_for(ring, 2, cqe);
+  if (got && cqe.res >= 0) ::close(cqe.res);
+  const bool ok = got && cqe.res >= 0 && (cqe.flags & IORING_CQE_F_MORE);
+  if (got && (cqe.flags & IORING_CQE_F_MORE)) {
+    io_uring_sqe* cancel = ring.sqe();
+    io_uring_prep_cancel64(cancel, 2, 0);
+    cancel->user_data = 3;
+    io_uring_cqe done{};
+    wait_for(ring, 2, done);
+  }
+  return ok;
+}
+
+UringFeatures probe() {
+  UringFeatures f;
+  f.io_uring_disabled = read_io_uring_disabled();
+  utsname u{};
+  if (::uname(&u) == 0) f.kernel = u.release;
+
+  uring::Ring ring;
+  if (auto ec = ring.init(8, 16)) {
+    f.ring_error = "io_uring_setup: " + ec.message();
+    if (f.io_uring_disabled > 0) {
+      f.ring_error += " (kernel.io_uring_disabled=" + std::to_string(f.io_uring_disabled) + ")";
+    }
+    return f;
+  }
+  f.ring_ok = true;
+  f.setup_flags = ring.setup_flags_text();
+  f.features = ring.features();
+  f.registered_ring_fd = ring.ring_fd_registered();
+  f.bundles = (f.features & uring::kFeatRecvSendBundle) != 0;
+  f.min_wait = (f.features & uring::kFeatMinTimeout) != 0;
+  f.sqpoll_unprivileged = (f.features & IORING_FEAT_SQPOLL_NONFIXED) != 0;
+  if (io_uring_probe* p = io_uring_get_probe_ring(ring.get())) {
+    f.zc_send = io_uring_opcode_supported(p, IORING_OP_SEND_ZC) != 0;
+    io_uring_free_probe(p);
+  }
+  {
+    uring::BufferRing buffers;
+    f.buffer_rings = !buffers.init(ring, 0, 4, 64);
+    if (f.buffer_rings) f.multishot_recv = check_multishot_recv(ring, buffers);
+  }
+  f.multishot_accept = check_multishot_accept(ring);
+  f.fixed_files = io_uring_register_files_sparse(ring.get(), 4) == 0;
+  if (f.fixed_files) io_uring_unregister_files(ring.get());
+  return f;
+}
+
+}  // namespace
+
+std::string UringFeatures::backend_unavailable_reason() const {
+  if (!ring_ok) return ring_error;
+  if (!buffer_rings) return "no provided-buffer rings (needs Linux 5.19)";
+  if (!multishot_recv) return "no multishot recv (needs Linux 6.0)";
+  if (!multishot_accept) return "no multishot accept (needs Linux 5.19)";
+  return "";
+}
+
+const UringFeatures& probe_uring() {
+  static const UringFeatures features = probe();
+  return features;
+}
+
+std::string to_string(const UringFeatures& f) {
+  std::string s = "io_uring on " + (f.kernel.empty() ? std::string("?") : f.kernel) + ": ";
+  if (!f.ring_ok) return s + "unavailable: " + f.ring_error;
+  s += f.setup_flags;
+  auto add = [&s](const char* what, bool have) { s += std::string(", ") + (have ? "" : "no ") + what; };
+  add("registered ring fd", f.registered_ring_fd);
+  add("multishot accept", f.multishot_accept);
+  add("multishot recv", f.multishot_recv);
+  add("buffer rings", f.buffer_rings);
+  add("bundles", f.bundles);
+  add("min-wait", f.min_wait);
+  add("zero-copy send", f.zc_send);
+  add("direct descriptors", f.fixed_files);
+  add("unprivileged SQPOLL", f.sqpoll_unprivileged);
+  if (f.io_uring_disabled >= 0) s += ", io_uring_disabled=" + std::to_string(f.io_uring_disabled);
+  return s;
+}
+
+}  // namespace ub::echo
