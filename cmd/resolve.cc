@@ -1,12 +1,14 @@
 // resolve: the seed's host and service lookups as one bulk tool. Names come from the
-// command line, -f FILE or standard input, and go through a ub::resolve::Resolver (a pool
-// of threads over glibc, a deadline per name). Answers print in input order in the seed's
+// command line, -f FILE or standard input, and go through a ub::resolve::Resolver (engine
+// "system": a pool of threads over glibc; "dns": c-ares with many names in flight; a
+// deadline per name either way). Answers print in input order in the seed's
 // formats, or as JSON lines. Exit 0 when every query was answered, 1 when some failed,
 // 2 on bad usage.
 
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "resolve/dns_engine.h"
 #include "resolve/resolver.h"
 #include "resolve_format.h"
 
@@ -146,12 +149,42 @@ int main(int argc, char** argv) {
   app.add_option("--proto", proto, "protocol for --service/--port (tcp, udp; default any)");
   app.add_option("-f,--file", file, "read inputs from FILE, one per line ('-': stdin)");
   app.add_flag("--json", json, "write JSON lines instead of the seed's text");
-  app.add_option("--threads", options.threads, "worker threads")
+  app.add_option("--engine", options.engine,
+                 "system (glibc on a thread pool) or dns (c-ares, many names in flight)")
+      ->check(CLI::IsMember({"system", "dns"}))
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "system engine: worker threads")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "deadline per query, seconds")
       ->check(CLI::Range(0.001, 3600.0))
       ->capture_default_str();
+  std::vector<std::string> search;
+  int ndots = -1;
+  app.add_option("--in-flight", options.dns.in_flight, "dns engine: names resolved at once")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--tries", options.dns.tries,
+                 "dns engine: times each question is sent within the deadline")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--rate", options.dns.rate, "dns engine: DNS questions per second (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--server", options.dns.servers,
+                 "dns engine: servers (IP, IP:PORT, [IPv6]:PORT; default: resolv.conf's)")
+      ->delimiter(',')
+      ->allow_extra_args(false)  // one word per --server: names may follow
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            return ub::resolve::valid_dns_server(s) ? std::string()
+                                                    : "not IP, IP:PORT or [IPv6]:PORT: " + s;
+          },
+          "SERVER"));
+  app.add_option("--search", search, "dns engine: search domains (default: resolv.conf's)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("--ndots", ndots, "dns engine: dots that make a name absolute first")
+      ->check(CLI::Range(0, 15));
   app.add_flag("--unordered", unordered, "print answers as they come, not in input order");
   app.add_flag("--no-progress", no_progress, "no progress line on a terminal's stderr");
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
@@ -199,6 +232,8 @@ int main(int argc, char** argv) {
       lines == nullptr ? std::optional<size_t>(words.size()) : std::nullopt;
 
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  if (!search.empty()) options.dns.search = search;
+  if (ndots >= 0) options.dns.ndots = ndots;
   auto resolver = ub::resolve::Resolver::create(options);
   if (!resolver) {
     fmt::print(stderr, "{}: cannot start the resolver: {}\n", kTool, resolver.error().message());
@@ -214,7 +249,8 @@ int main(int argc, char** argv) {
   Progress progress(!no_progress && ::isatty(STDERR_FILENO) != 0, total);
   ub::resolve::StreamOptions stream_options;
   stream_options.ordered = !unordered;
-  stream_options.window = unordered ? 4096 : kOrderedWindow;
+  stream_options.window = std::max<size_t>(unordered ? 4096 : kOrderedWindow,
+                                           static_cast<size_t>(options.dns.in_flight) * 2);
   (*resolver)->stream(
       [&]() -> std::optional<Query> {
         auto text = input.next();

@@ -1,9 +1,9 @@
 #include "resolve/resolver.h"
 
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 
+#include "resolve/delivery.h"
 #include "resolve/errors.h"
 
 namespace ub::resolve {
@@ -39,7 +39,7 @@ struct CancelOnExit {
 }  // namespace
 
 Result<std::unique_ptr<Resolver>> Resolver::create(const Options& options) {
-  auto engine = make_engine(options.engine);
+  auto engine = make_engine(options);
   if (!engine) return engine.error();
   return create(std::move(*engine), options);
 }
@@ -51,6 +51,9 @@ Result<std::unique_ptr<Resolver>> Resolver::create(std::shared_ptr<Engine> engin
       options.stall_after.count() < 0 || options.min_stall.count() <= 0) {
     return std::make_error_code(std::errc::invalid_argument);
   }
+  if (engine->as_stream_engine() != nullptr) {
+    return std::unique_ptr<Resolver>(new Resolver(std::move(engine), nullptr, options));
+  }
   auto pool = detail::WorkerPool::create(engine, options.threads, options.max_extra_threads);
   if (!pool) return pool.error();
   return std::unique_ptr<Resolver>(new Resolver(std::move(engine), std::move(*pool), options));
@@ -61,7 +64,8 @@ std::vector<Outcome> Resolver::resolve(std::span<const Query> queries) {
   size_t next = 0;
   StreamOptions so;
   so.ordered = false;  // answers land in place; nothing waits for order
-  so.window = std::max<size_t>(so.window, static_cast<size_t>(options_.threads) * 64);
+  so.window = std::max<size_t>({so.window, static_cast<size_t>(options_.threads) * 64,
+                                static_cast<size_t>(options_.dns.in_flight) * 2});
   stream(
       [&]() -> std::optional<Query> {
         if (next == queries.size()) return std::nullopt;
@@ -76,6 +80,7 @@ Outcome Resolver::resolve_one(const Query& query) {
 }
 
 StreamStats Resolver::stream(const Source& source, const Sink& sink, const StreamOptions& so) {
+  if (StreamEngine* engine = engine_->as_stream_engine()) return engine->stream(source, sink, so);
   const size_t window = std::max<size_t>(1, so.window);
   const int64_t timeout_ns = ns(options_.timeout);
   const auto tick = std::clamp<Clock::duration>(options_.timeout / 20, std::chrono::milliseconds(2),
@@ -83,12 +88,10 @@ StreamStats Resolver::stream(const Source& source, const Sink& sink, const Strea
   auto job = std::make_shared<Job>();
   std::unordered_map<size_t, std::shared_ptr<Task>> in_flight;
   CancelOnExit cancel_on_exit{in_flight};
-  std::map<size_t, Outcome> held;  // ordered mode: answered, waiting for earlier ones
+  detail::Delivery delivery(sink, so.ordered);
   size_t issued = 0;
-  size_t delivered = 0;
   bool source_done = false;
   double avg_latency_ns = 0;
-  StreamStats stats;
   std::vector<std::shared_ptr<Task>> batch;
   std::vector<Completion> done;
 
@@ -103,27 +106,13 @@ StreamStats Resolver::stream(const Source& source, const Sink& sink, const Strea
   };
 
   auto deliver = [&](size_t index, Outcome&& outcome) {
-    ++stats.queries;
-    if (outcome.error) ++stats.failed;
-    if (outcome.error == Error::kTimedOut) {
-      ++stats.timed_out;
-    } else {
+    if (outcome.error != Error::kTimedOut) {
       const double latency = static_cast<double>(outcome.latency.count());
       avg_latency_ns = avg_latency_ns == 0
                            ? latency
                            : (1 - kLatencyWeight) * avg_latency_ns + kLatencyWeight * latency;
     }
-    if (!so.ordered) {
-      ++delivered;
-      sink(index, std::move(outcome));
-      return;
-    }
-    held.emplace(index, std::move(outcome));
-    while (!held.empty() && held.begin()->first == delivered) {
-      auto node = held.extract(held.begin());
-      ++delivered;
-      sink(node.key(), std::move(node.mapped()));
-    }
+    delivery.deliver(index, std::move(outcome));
   };
 
   // Times out running tasks past their deadline and reports long-running ones as stalled.
@@ -159,7 +148,7 @@ StreamStats Resolver::stream(const Source& source, const Sink& sink, const Strea
 
   auto next_tick = Clock::now() + tick;
   for (;;) {
-    while (!source_done && issued - delivered < window) {
+    while (!source_done && issued - delivery.delivered() < window) {
       std::optional<Query> query = source();
       if (!query) {
         source_done = true;
@@ -174,7 +163,7 @@ StreamStats Resolver::stream(const Source& source, const Sink& sink, const Strea
       if (batch.size() >= kSubmitChunk) pool_->submit(batch);
     }
     pool_->submit(batch);
-    if (source_done && delivered == issued) break;
+    if (source_done && delivery.delivered() == issued) break;
     {
       std::unique_lock lock(job->mu);
       job->wake_at = std::clamp<size_t>(in_flight.size() / 4, 1, kMaxWakeBatch);
@@ -193,7 +182,7 @@ StreamStats Resolver::stream(const Source& source, const Sink& sink, const Strea
       next_tick = now + tick;
     }
   }
-  return stats;
+  return delivery.stats();
 }
 
 }  // namespace ub::resolve
