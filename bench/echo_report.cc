@@ -9,34 +9,14 @@
 #include <map>
 #include <tuple>
 
+#include "common/json.h"
+
+#include "common/json.h"
+
 namespace ub::bench {
 namespace {
 
 double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 double median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -147,8 +127,7 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
     const bool raw =
         !value.empty() &&
         (value.front() == '[' || value.find_first_not_of("0123456789.-") == std::string::npos);
-    out += fmt::format("    \"{}\": {}{}\n", json_escape(key),
-                       raw ? value : fmt::format("\"{}\"", json_escape(value)),
+    out += fmt::format("    {}: {}{}\n", json_string(key), raw ? value : json_string(value),
                        i + 1 < context.size() ? "," : "");
   }
   out += "  },\n  \"benchmarks\": [\n";

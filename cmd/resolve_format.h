@@ -8,10 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "resolve/errors.h"
 #include "resolve/query.h"
 
 namespace ub::cli {
+
+using ub::json_string;
 
 // Python's repr() of a str, for the ASCII text names are made of.
 inline std::string python_str_repr(std::string_view s) {
@@ -41,37 +44,6 @@ inline std::string python_list_repr(const std::vector<std::string>& items) {
     out += python_str_repr(items[i]);
   }
   return out + "]";
-}
-
-inline std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += fmt::format("\\u{:04x}", u);
-        } else {
-          out += c;  // UTF-8 passes through; invalid bytes are the input's own
-        }
-    }
-  }
-  return out + "\"";
 }
 
 inline std::string json_list(const std::vector<std::string>& items) {
