@@ -13,6 +13,7 @@
 
 #include "../cmd/cli_util.h"
 #include "../cmd/uring_flags.h"
+#include "common/cpu_latency.h"
 #include "common/machine_info.h"
 #include "echo/backend.h"
 #include "echo_report.h"
@@ -51,6 +52,7 @@ struct Options {
   uint64_t seed = 1;
   bool sweep = false;
   std::string server_mode = "auto";
+  int cpu_dma_latency_us = -1;  // -1: leave the idle states alone
   ub::cli::UringFlags uring;  // the io_uring back end's techniques (--uring-*)
 };
 
@@ -261,7 +263,8 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
   return "";
 }
 
-ub::bench::Context make_context(const Options& o, const Plan& plan, const std::string& engine) {
+ub::bench::Context make_context(const Options& o, const Plan& plan, const std::string& engine,
+                                const ub::CpuLatencyRequest& idle) {
   const auto m = ub::machine_info();
   std::string loads = "[";
   for (size_t i = 0; i < m.load_avg.size(); ++i) {
@@ -296,6 +299,8 @@ ub::bench::Context make_context(const Options& o, const Plan& plan, const std::s
                                : "server mode " + plan.server_mode},
       {"uring_probe", ub::cli::uring_probe_text()},
       {"uring_options", ub::echo::to_string(o.uring.options)},
+      {"cpu_idle", idle.describe()},
+      {"cpu_idle_states", ub::cpu_idle_states()},
   };
 }
 
@@ -349,6 +354,10 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", o.server_pid, "with --connect: measure this process's CPU");
   app.add_option("--seed", o.seed, "payload seed");
   app.add_flag("--sweep", o.sweep, "accepted for clarity: lists in --clients/--size sweep anyway");
+  app.add_option("--cpu-dma-latency-us", o.cpu_dma_latency_us,
+                 "hold a PM QoS request for the whole run: idle CPUs use no state slower "
+                 "to leave than this (0: they poll; costs host CPU; needs root)")
+      ->check(CLI::Range(0, 100'000'000));
   ub::cli::add_uring_flags(app, o.uring);
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
   if (auto e = ub::cli::finish_uring_flags(o.uring); !e.empty()) return usage_error(e);
@@ -357,6 +366,16 @@ int main(int argc, char** argv) {
   if (auto e = make_plan(o, plan); !e.empty()) return usage_error(e);
   if (!plan.external && plan.backends.empty()) return usage_error("no back end is available");
   signal(SIGPIPE, SIG_IGN);
+  ub::CpuLatencyRequest idle;
+  if (o.cpu_dma_latency_us >= 0) {
+    auto held = ub::CpuLatencyRequest::hold(o.cpu_dma_latency_us);
+    if (!held) {
+      fmt::print(stderr, "{}: cannot hold a request on /dev/cpu_dma_latency: {}\n", kTool,
+                 held.error().message());
+      return 1;
+    }
+    idle = std::move(*held);
+  }
 
   // Each side needs a descriptor per connection: the client always, the server too when it
   // shares this process (otherwise it runs in a child with a table of its own).
@@ -380,7 +399,7 @@ int main(int argc, char** argv) {
       plan.external ? std::vector<std::string>{"external"} : plan.backends;
   fmt::print(
       "bench_echo: {} loop{}, {} x {} s window after {} warm-up; server CPUs {}, client "
-      "CPUs {} ({} client thread{}); every echoed byte verified\n",
+      "CPUs {} ({} client thread{}); {}; every echoed byte verified\n",
       ub::load::to_string(plan.load.model),
       plan.load.model == ub::load::LoadModel::kClosed
           ? fmt::format(" (pipeline {})", plan.load.pipeline)
@@ -389,7 +408,7 @@ int main(int argc, char** argv) {
           : "",
       o.repetitions, std::chrono::duration<double>(plan.load.duration).count(), o.warmup,
       cpu_list_text(plan.server_cpus), cpu_list_text(plan.client_cpus), plan.load.threads,
-      plan.load.threads == 1 ? "" : "s");
+      plan.load.threads == 1 ? "" : "s", idle.describe());
   std::fflush(stdout);
   for (int rep = 0; rep < o.repetitions; ++rep) {
     for (auto clients : plan.clients) {
@@ -429,7 +448,7 @@ int main(int argc, char** argv) {
   }
   if (!o.json.empty()) {
     if (auto e = ub::bench::write_file(
-            o.json, ub::bench::to_json(make_context(o, plan, engine_used), runs));
+            o.json, ub::bench::to_json(make_context(o, plan, engine_used, idle), runs));
         !e.empty()) {
       fmt::print(stderr, "{}: {}\n", kTool, e);
       return 1;

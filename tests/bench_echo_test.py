@@ -37,7 +37,8 @@ for args, needle in [(["--clients=abc"], "--clients"),
                      (["--client-cpus=99"], "--client-cpus"),
                      (["--connect=1.2.3:4"], "--connect"),
                      (["--client-engine=kqueue"], "--client-engine"),
-                     (["--repetitions=0"], "--repetitions")]:
+                     (["--repetitions=0"], "--repetitions"),
+                     (["--cpu-dma-latency-us=-1"], "--cpu-dma-latency-us")]:
     p = run(*args)
     check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2; stderr {p.stderr!r}")
     check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
@@ -70,6 +71,32 @@ with tempfile.TemporaryDirectory() as tmp:
             check(counter in b, f"{b['name']} lacks {counter}")
         hgrm = os.path.join(tmp, f"rtt.{b['backend']}.c4.s64.r1.hgrm")
         check(os.path.exists(hgrm) and "Percentile" in open(hgrm).read(), f"no {hgrm}")
+
+    check(doc["context"].get("cpu_idle") == "default idle states",
+          f"context cpu_idle {doc['context'].get('cpu_idle')!r}, want the default")
+
+    # --cpu-dma-latency-us=0: the PM QoS request is held during the run (idle CPUs enter
+    # the POLL state, which they never do otherwise here) and recorded in the context.
+    if os.access("/dev/cpu_dma_latency", os.W_OK):
+        def poll_entries():
+            total = 0
+            for cpu in range(os.cpu_count()):
+                path = f"/sys/devices/system/cpu/cpu{cpu}/cpuidle/state0/usage"
+                if os.path.exists(path):
+                    total += int(open(path).read())
+            return total
+        before = poll_entries()
+        polled = os.path.join(tmp, "polled.json")
+        p = run("--backend=epoll", *TINY, "--cpu-dma-latency-us=0", f"--json={polled}")
+        check(p.returncode == 0, f"--cpu-dma-latency-us=0: exit {p.returncode}; {p.stderr}")
+        check("idle CPUs poll" in p.stdout, f"--cpu-dma-latency-us=0 not announced: {p.stdout}")
+        if p.returncode == 0:
+            idle = json.load(open(polled))["context"].get("cpu_idle", "")
+            check("idle CPUs poll" in idle, f"context cpu_idle {idle!r}")
+        if os.path.exists("/sys/devices/system/cpu/cpu0/cpuidle/state0/usage"):
+            check(poll_entries() > before, "no CPU entered the POLL idle state during the run")
+    else:
+        print("skipped --cpu-dma-latency-us=0: /dev/cpu_dma_latency is not writable here")
 
     # compare.py (Debian's libbenchmark-tools) diffs two runs.
     second = os.path.join(tmp, "second.json")
