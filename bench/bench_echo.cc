@@ -25,6 +25,8 @@
 namespace {
 
 constexpr const char* kTool = "bench_echo";
+// How long the load waits for the server to have every connection open (see on_connected).
+constexpr std::chrono::milliseconds kAcceptWait{30'000};
 using ub::bench::RunRecord;
 
 struct Options {
@@ -236,6 +238,15 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
                                             plan.server_in_own_process(clients), error);
     if (!server) return "cannot start back end " + backend + ": " + error;
     config.server = server->endpoint();
+    hooks.on_connected = [&](size_t connections) {
+      const uint64_t open = server->wait_open(connections, kAcceptWait);
+      if (open < connections) {
+        fmt::print(stderr,
+                   "\nwarning: {} clients:{}: the server had {} of {} connections open after "
+                   "{} s; starting the load anyway\n",
+                   backend, clients, open, connections, kAcceptWait.count() / 1000);
+      }
+    };
     hooks.on_measure_start = [&] { cpu_start = server->cpu(); };
     hooks.on_measure_end = [&] { cpu_end = server->cpu(); };
   }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 namespace ub::bench {
 namespace {
@@ -19,6 +20,7 @@ struct Report {
   uint16_t port = 0;
   int64_t cpu_ns = 0;
   uint64_t accepted = 0;
+  uint64_t open = 0;
   uint64_t rejected = 0;
   uint64_t bytes_echoed = 0;
   char message[160] = {};
@@ -55,6 +57,7 @@ Report report_of(const echo::ServerStats& s) {
   Report r;
   r.cpu_ns = s.total_cpu().count();
   r.accepted = s.connections_accepted;
+  r.open = s.connections_open;
   r.rejected = s.connections_rejected;
   r.bytes_echoed = s.bytes_echoed;
   return r;
@@ -145,14 +148,36 @@ std::unique_ptr<ServerRunner> ServerRunner::start(const std::string& backend,
 
 ServerRunner::~ServerRunner() { stop(); }
 
-std::chrono::nanoseconds ServerRunner::cpu() {
-  if (backend_) return backend_->stats().total_cpu();
+std::optional<echo::ServerStats> ServerRunner::current() {
+  if (stopped_) return std::nullopt;
+  if (backend_) return backend_->stats();
   Report now;
-  if (stopped_ || !write_all(to_child_.get(), "c", 1) ||
-      !read_all(from_child_.get(), &now, sizeof(now))) {
-    return final_.total_cpu();
+  if (!write_all(to_child_.get(), "c", 1) || !read_all(from_child_.get(), &now, sizeof(now))) {
+    return std::nullopt;
   }
-  return std::chrono::nanoseconds(now.cpu_ns);
+  echo::ServerStats s;
+  s.connections_accepted = now.accepted;
+  s.connections_open = now.open;
+  s.connections_rejected = now.rejected;
+  s.bytes_echoed = now.bytes_echoed;
+  s.thread_cpu = {{"server process", std::chrono::nanoseconds(now.cpu_ns)}};
+  return s;
+}
+
+std::chrono::nanoseconds ServerRunner::cpu() {
+  const auto now = current();
+  return now ? now->total_cpu() : final_.total_cpu();
+}
+
+uint64_t ServerRunner::wait_open(uint64_t connections, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint64_t open = 0;
+  for (;;) {
+    const auto now = current();
+    open = now ? now->connections_open : 0;
+    if (!now || open >= connections || std::chrono::steady_clock::now() >= deadline) return open;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 echo::ServerStats ServerRunner::stop() {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,14 @@ class ServerRunner {
   net::Endpoint endpoint() const { return endpoint_; }
   bool own_process() const { return child_ > 0; }
   std::chrono::nanoseconds cpu();  // server CPU so far
+  // Waits until the server reports `connections` open or `timeout` passes; returns the
+  // number open when it stopped waiting.
+  uint64_t wait_open(uint64_t connections, std::chrono::milliseconds timeout);
   echo::ServerStats stop();        // stops the server; its final counters
 
  private:
   ServerRunner() = default;
+  std::optional<echo::ServerStats> current();  // nullopt once stopped or the child is gone
 
   std::unique_ptr<echo::EchoBackend> backend_;  // in-process
   pid_t child_ = -1;                            // own process

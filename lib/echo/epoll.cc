@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "common/thread.h"
+#include "echo/listener_group.h"
 #include "net/socket.h"
 
 namespace ub::echo {
@@ -79,38 +80,6 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 // epoll_event.data tags for the two non-connection descriptors (never valid pointers).
 constexpr uint64_t kListenerTag = 0;
 constexpr uint64_t kWakeTag = 1;
-
-// Counters written by one thread and read by others: a relaxed load and store compile to
-// plain moves, where fetch_add would be a locked instruction on every echo.
-void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
-int usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
-    return CPU_COUNT(&set);
-  }
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
-// SO_REUSEPORT would let this server join a group some other SO_REUSEPORT server of the
-// same user already listens on, silently sharing its traffic. A plain bind first makes a
-// taken port fail the way every other back end fails.
-std::error_code check_port_free(const net::Endpoint& endpoint) {
-  net::UniqueFd probe(::socket(endpoint.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
-  if (!probe) return errno_code(errno);
-  const int one = 1;
-  ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (endpoint.family() == AF_INET6) {
-    ::setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  }
-  if (::bind(probe.get(), endpoint.sockaddr_ptr(), endpoint.sockaddr_len()) != 0) {
-    return errno_code(errno);
-  }
-  return {};
-}
 
 struct Connection {
   int fd = -1;
@@ -173,11 +142,7 @@ class alignas(64) Reactor {
   }
 
   void add_stats(ServerStats& s) const {
-    s.connections_accepted += accepted_.load(std::memory_order_relaxed);
-    s.connections_open += open_.load(std::memory_order_relaxed);
-    s.connections_rejected += rejected_.load(std::memory_order_relaxed);
-    s.accept_fd_exhausted += fd_exhausted_.load(std::memory_order_relaxed);
-    s.bytes_echoed += bytes_echoed_.load(std::memory_order_relaxed);
+    counters_.add_to(s);
     // The value recorded at exit once there is one: an exited, unjoined thread's clock reads 0.
     const int64_t exit_cpu = exit_cpu_ns_.load(std::memory_order_relaxed);
     const auto cpu = exit_cpu >= 0 ? std::chrono::nanoseconds(exit_cpu) : thread_.cpu_time();
@@ -247,13 +212,13 @@ class alignas(64) Reactor {
   // the client learns at once instead of waiting in the backlog. False: no reserve to give.
   bool shed_one_connection() {
     if (!reserve_) return false;
-    bump(fd_exhausted_);
+    LoopCounters::add(counters_.fd_exhausted);
     reserve_.reset();
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     const int err = errno;
     if (fd >= 0) {
-      bump(accepted_);
-      bump(rejected_);
+      LoopCounters::add(counters_.accepted);
+      LoopCounters::add(counters_.rejected);
       ::close(fd);
     }
     // May fail if another thread took the descriptor; accept_pending() retries it first.
@@ -262,14 +227,13 @@ class alignas(64) Reactor {
   }
 
   void add_connection(int fd) {
-    bump(accepted_);
+    LoopCounters::add(counters_.accepted);
     if (max_connections_ != 0 &&
         open_total_.fetch_add(1, std::memory_order_relaxed) >= max_connections_) {
       open_total_.fetch_sub(1, std::memory_order_relaxed);
       reject(fd);
       return;
     }
-    (void)net::set_nodelay(fd);
     auto conn = std::make_unique<Connection>();
     conn->fd = fd;
     conn->buffer.reset(new (std::nothrow) std::byte[buffer_size_]);
@@ -284,11 +248,11 @@ class alignas(64) Reactor {
     // Data that arrived before the registration is reported by the first epoll_wait.
     conn->slot = connections_.size();
     connections_.push_back(std::move(conn));
-    bump(open_);
+    LoopCounters::add(counters_.open);
   }
 
   void reject(int fd) {
-    bump(rejected_);
+    LoopCounters::add(counters_.rejected);
     ::close(fd);
   }
 
@@ -326,7 +290,7 @@ class alignas(64) Reactor {
           return;
         }
         c.head += static_cast<size_t>(n);
-        bump(bytes_echoed_, static_cast<uint64_t>(n));
+        LoopCounters::add(counters_.bytes_echoed, static_cast<uint64_t>(n));
       }
       if (c.peer_done) {
         close_connection(c);  // half-close: everything echoed, now the client reads EOF
@@ -355,7 +319,7 @@ class alignas(64) Reactor {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
     if (max_connections_ != 0) open_total_.fetch_sub(1, std::memory_order_relaxed);
-    open_.store(open_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    LoopCounters::subtract_one(counters_.open);
     fds_freed_ = true;
     const size_t slot = c.slot;
     if (slot != connections_.size() - 1) {
@@ -380,11 +344,7 @@ class alignas(64) Reactor {
   bool fds_freed_ = false;  // a connection closed since the listener paused
   Clock::time_point accept_retry_at_{};
 
-  std::atomic<uint64_t> accepted_{0};
-  std::atomic<uint64_t> open_{0};
-  std::atomic<uint64_t> rejected_{0};
-  std::atomic<uint64_t> fd_exhausted_{0};
-  std::atomic<uint64_t> bytes_echoed_{0};
+  LoopCounters counters_;
   std::atomic<int64_t> exit_cpu_ns_{-1};  // -1: not exited
 };
 
@@ -425,22 +385,12 @@ class EpollBackend final : public EchoBackend {
 
  private:
   std::error_code open_reactors(const ServerConfig& config) {
-    const int count = config.threads > 0 ? config.threads : usable_cpus();
-    if (config.listen.port() != 0) {
-      if (auto ec = check_port_free(config.listen)) return ec;
-    }
-    net::Endpoint endpoint = config.listen;
-    for (int i = 0; i < count; ++i) {
-      auto listener = net::listen_tcp(endpoint, config.backlog, /*reuse_port=*/true);
-      if (!listener) return listener.error();
-      if (i == 0) {
-        auto bound = net::local_endpoint(listener->get());
-        if (!bound) return bound.error();
-        local_ = *bound;
-        endpoint = *bound;  // port 0: the rest join the port the kernel picked
-      }
-      auto reactor = std::make_unique<Reactor>(i, config, open_total_);
-      if (auto ec = reactor->init(std::move(*listener))) return ec;
+    auto group = open_listener_group(config, config.threads > 0 ? config.threads : usable_cpus());
+    if (!group) return group.error();
+    local_ = group->endpoint;
+    for (size_t i = 0; i < group->listeners.size(); ++i) {
+      auto reactor = std::make_unique<Reactor>(static_cast<int>(i), config, open_total_);
+      if (auto ec = reactor->init(std::move(group->listeners[i]))) return ec;
       reactors_.push_back(std::move(reactor));
     }
     for (auto& r : reactors_) {

@@ -81,6 +81,7 @@
 #include <vector>
 
 #include "common/thread.h"
+#include "echo/listener_group.h"
 #include "echo/uring_probe.h"
 #include "net/socket.h"
 #include "uring/ring.h"
@@ -98,38 +99,6 @@ constexpr unsigned kCqEntries = 32768;
 constexpr auto kAcceptRetry = 50ms;
 constexpr auto kStopDrain = 500ms;
 constexpr unsigned kSqThreadIdleMs = 2;
-
-void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-void drop(std::atomic<uint64_t>& counter) {
-  counter.store(counter.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-}
-
-int usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
-    return CPU_COUNT(&set);
-  }
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
-// As in the epoll back end: SO_REUSEPORT would silently join another server's group on a
-// taken port; a plain bind first makes a taken port fail like everywhere else.
-std::error_code check_port_free(const net::Endpoint& endpoint) {
-  net::UniqueFd probe(::socket(endpoint.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
-  if (!probe) return errno_code(errno);
-  const int one = 1;
-  ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (endpoint.family() == AF_INET6) {
-    ::setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  }
-  if (::bind(probe.get(), endpoint.sockaddr_ptr(), endpoint.sockaddr_len()) != 0) {
-    return errno_code(errno);
-  }
-  return {};
-}
 
 // CPU time of another thread of this process by kernel thread id (the SQPOLL thread is not
 // a pthread): the per-thread CPU clock id the kernel derives from a tid.
@@ -274,11 +243,7 @@ class alignas(64) RingWorker {
   }
 
   void add_stats(ServerStats& s) const {
-    s.connections_accepted += accepted_.load(std::memory_order_relaxed);
-    s.connections_open += open_.load(std::memory_order_relaxed);
-    s.connections_rejected += rejected_.load(std::memory_order_relaxed);
-    s.accept_fd_exhausted += fd_exhausted_.load(std::memory_order_relaxed);
-    s.bytes_echoed += bytes_echoed_.load(std::memory_order_relaxed);
+    counters_.add_to(s);
     const int64_t exit_cpu = exit_cpu_ns_.load(std::memory_order_relaxed);
     const auto cpu = exit_cpu >= 0 ? std::chrono::nanoseconds(exit_cpu) : thread_.cpu_time();
     s.thread_cpu.push_back({"ring-" + std::to_string(index_), cpu});
@@ -511,9 +476,9 @@ class alignas(64) RingWorker {
       if (!opts_.fixed_files && over_fd_limit(cqe.res)) {
         // The limit was lowered since the accept was armed (the kernel checks the limit it
         // read then): shed this one and re-arm, so the kernel enforces the new limit.
-        bump(fd_exhausted_);
-        bump(accepted_);
-        bump(rejected_);
+        LoopCounters::add(counters_.fd_exhausted);
+        LoopCounters::add(counters_.accepted);
+        LoopCounters::add(counters_.rejected);
         ::close(cqe.res);
         if (more && !accept_cancel_sent_) {
           cancel(&accept_op_);
@@ -527,11 +492,11 @@ class alignas(64) RingWorker {
     }
     if (stopping_) return;
     if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
-      bump(fd_exhausted_);
+      LoopCounters::add(counters_.fd_exhausted);
       if (opts_.fixed_files) {
         // The table was full: the kernel accepted the connection and dropped it.
-        bump(accepted_);
-        bump(rejected_);
+        LoopCounters::add(counters_.accepted);
+        LoopCounters::add(counters_.rejected);
       } else {
         if (!more) wait_to_accept_again(shed_pending());
         return;
@@ -553,8 +518,8 @@ class alignas(64) RingWorker {
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       const int err = errno;
       if (fd >= 0) {
-        bump(accepted_);
-        bump(rejected_);
+        LoopCounters::add(counters_.accepted);
+        LoopCounters::add(counters_.rejected);
         ::close(fd);
       }
       reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -583,7 +548,7 @@ class alignas(64) RingWorker {
   }
 
   void add_connection(int fd) {
-    bump(accepted_);
+    LoopCounters::add(counters_.accepted);
     if (stopping_) {  // accepted just before the stop: nothing will serve it
       close_descriptor(fd);
       return;
@@ -591,14 +556,14 @@ class alignas(64) RingWorker {
     if (max_connections_ != 0 &&
         open_total_.fetch_add(1, std::memory_order_relaxed) >= max_connections_) {
       open_total_.fetch_sub(1, std::memory_order_relaxed);
-      bump(rejected_);
+      LoopCounters::add(counters_.rejected);
       close_descriptor(fd);
       return;
     }
     auto* c = new Connection(fd);
     c->index = conns_.size();
     conns_.push_back(c);
-    bump(open_);
+    LoopCounters::add(counters_.open);
     arm_recv(*c);
   }
 
@@ -758,7 +723,7 @@ class alignas(64) RingWorker {
       maybe_finish(c);
       return;
     }
-    bump(bytes_echoed_, static_cast<uint64_t>(res));
+    LoopCounters::add(counters_.bytes_echoed, static_cast<uint64_t>(res));
     size_t left = static_cast<size_t>(res);
     c.held -= left;
     while (left > 0 && !c.queue.empty()) {
@@ -882,7 +847,7 @@ class alignas(64) RingWorker {
     }
     if (c.fd >= 0) close_descriptor(c.fd);
     if (max_connections_ != 0) open_total_.fetch_sub(1, std::memory_order_relaxed);
-    drop(open_);
+    LoopCounters::subtract_one(counters_.open);
     const size_t slot = c.index;
     if (slot != conns_.size() - 1) {
       conns_[slot] = conns_.back();
@@ -955,11 +920,7 @@ class alignas(64) RingWorker {
   bool stopping_ = false;
   Clock::time_point stop_deadline_{};
 
-  std::atomic<uint64_t> accepted_{0};
-  std::atomic<uint64_t> open_{0};
-  std::atomic<uint64_t> rejected_{0};
-  std::atomic<uint64_t> fd_exhausted_{0};
-  std::atomic<uint64_t> bytes_echoed_{0};
+  LoopCounters counters_;
   std::atomic<int64_t> exit_cpu_ns_{-1};
   std::atomic<pid_t> sq_tid_{0};
   std::atomic<int64_t> sq_exit_cpu_ns_{-1};
@@ -1011,25 +972,14 @@ class UringBackend final : public EchoBackend {
 
  private:
   std::error_code open_rings(const ServerConfig& config, const UringFeatures& features) {
-    const int count = config.threads > 0 ? config.threads : usable_cpus();
-    if (config.listen.port() != 0) {
-      if (auto ec = check_port_free(config.listen)) return ec;
-    }
-    net::Endpoint endpoint = config.listen;
-    for (int i = 0; i < count; ++i) {
-      auto listener = net::listen_tcp(endpoint, config.backlog, /*reuse_port=*/true);
-      if (!listener) return listener.error();
-      // Accepted sockets inherit TCP_NODELAY from the listener: no setsockopt per accept
-      // (which direct descriptors could not even do).
-      if (auto ec = net::set_nodelay(listener->get())) return ec;
-      if (i == 0) {
-        auto bound = net::local_endpoint(listener->get());
-        if (!bound) return bound.error();
-        local_ = *bound;
-        endpoint = *bound;  // port 0: the rest join the port the kernel picked
-      }
-      rings_.push_back(
-          std::make_unique<RingWorker>(i, config, features, open_total_, std::move(*listener)));
+    // Accepted sockets inherit TCP_NODELAY from their listener: no setsockopt per accept
+    // (which direct descriptors could not even do).
+    auto group = open_listener_group(config, config.threads > 0 ? config.threads : usable_cpus());
+    if (!group) return group.error();
+    local_ = group->endpoint;
+    for (size_t i = 0; i < group->listeners.size(); ++i) {
+      rings_.push_back(std::make_unique<RingWorker>(static_cast<int>(i), config, features,
+                                                    open_total_, std::move(group->listeners[i])));
     }
     for (auto& r : rings_) {
       if (auto ec = r->start()) return ec;

@@ -109,6 +109,8 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
                                    " connections failed: " + connected.first_error);
   }
 
+  if (hooks.on_connected) hooks.on_connected(connected.fds.size());
+
   // Deal connections to threads round-robin, so every thread carries the same load.
   const size_t threads = std::min<size_t>(static_cast<size_t>(config.threads),
                                           std::max<size_t>(connected.fds.size(), 1));

@@ -73,6 +73,12 @@ struct LoadResult {
 // Called on the coordinating thread just as the measurement window opens and closes (e.g.
 // to snapshot the server's CPU clocks over exactly the same window).
 struct PhaseHooks {
+  // Once every connection is open and before any byte is sent, with the number open: a
+  // connect completes when the kernel queues it, not when the server accepts it, so a
+  // server still accepting (a thread-per-connection server spawning its threads) would
+  // meet the load with part of its clients unserved. bench_echo waits here until the
+  // server reports them all open.
+  std::function<void(size_t connections)> on_connected;
   std::function<void()> on_measure_start;
   std::function<void()> on_measure_end;
   // About once a second: "warmup" or "measure", seconds into that phase, and the round
