@@ -447,6 +447,7 @@ int main(int argc, char** argv) {
       "srv_us/rt = server CPU per echo, cli_us/rt = client CPU per round trip\n",
       engine_used);
 
+  std::fflush(stdout);  // the table before the warnings when both go to one file
   uint64_t errors = 0;
   for (const auto& r : runs) {
     errors += r.load.errors.total();

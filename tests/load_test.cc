@@ -110,12 +110,21 @@ TEST_P(LoadAgainstBackends, ClosedLoopPipelinedRunIsErrorFreeAndAccounted) {
   auto config = quick_config(server_->local_endpoint(), std::get<1>(GetParam()));
   config.pipeline = 4;
   bool opened = false, closed = false;
+  size_t connected = 0;
+  uint64_t echoed_before_load = 1;
   PhaseHooks hooks;
+  // Runs once every connection is open and before the first byte is sent.
+  hooks.on_connected = [&](size_t n) {
+    connected = n;
+    echoed_before_load = server_->stats().bytes_echoed;
+  };
   hooks.on_measure_start = [&] { opened = true; };
   hooks.on_measure_end = [&] { closed = true; };
   auto result = run_load(config, hooks);
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(opened && closed);
+  EXPECT_EQ(connected, static_cast<size_t>(config.connections));
+  EXPECT_EQ(echoed_before_load, 0u);
   EXPECT_EQ(result->errors.total(), 0u) << (result->error_samples.empty() ? "" : result->error_samples[0]);
   EXPECT_GT(result->round_trips, 100u);
   EXPECT_EQ(result->rtt.count(), result->round_trips);

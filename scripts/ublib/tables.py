@@ -103,6 +103,40 @@ def echo_table(result_set, markdown=False, model=None, ablation=False):
     return render(headers, rows, markdown) if rows else ""
 
 
+def headline_table(result_set, size, markdown=False):
+    """Closed loop at one message size: a row per client count, RT/s and server CPU per
+    echo per back end (medians), and io_uring's ratios to epoll when both ran."""
+    cells = {}
+    backends = []
+    for s in echo_rows(result_set).values():
+        run = s["run"]
+        if run.load_model != "closed" or run.variant is not None or run.size != size:
+            continue
+        cells[(run.clients, run.backend)] = s
+        if run.backend not in backends:
+            backends.append(run.backend)
+    if not cells:
+        return ""
+    backends.sort(key=backend_sort_key)
+    both = "uring" in backends and "epoll" in backends
+    headers = ["clients"] + [f"{b} RT/s" for b in backends] + [f"{b} srv µs/echo" for b in backends]
+    if both:
+        headers += ["uring/epoll RT/s", "epoll/uring CPU"]
+    rows = []
+    for clients in sorted({c for c, _ in cells}):
+        row = [f"{clients:,}"]
+        row += [num(cells[(clients, b)]["rt"][0]) + ("*" if cells[(clients, b)]["errors"] else "")
+                if (clients, b) in cells else "-" for b in backends]
+        row += [num(cells[(clients, b)]["srv"], 2) if (clients, b) in cells else "-"
+                for b in backends]
+        if both:
+            u, e = cells.get((clients, "uring")), cells.get((clients, "epoll"))
+            row += [ratio(e["rt"][0], u["rt"][0]) if u and e else "-",
+                    ratio(u["srv"], e["srv"]) if u and e else "-"]
+        rows.append(row)
+    return render(headers, rows, markdown)
+
+
 def resolve_table(result_set, markdown=False):
     headers = ["engine", "concurrency", "reps", "names/s", "[min-max]", "p99 µs",
                "cpu µs/name", "errors", "mismatches"]
