@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "echo/backend.h"
@@ -21,7 +22,7 @@ using namespace std::chrono_literals;
 // A deliberately broken echo server: one thread, poll() over every connection.
 class FaultyServer {
  public:
-  enum class Fault { kCorrupt, kHangUp, kSilent };
+  enum class Fault { kCorrupt, kHangUp, kSilent, kNeverReads };
 
   explicit FaultyServer(Fault fault) : fault_(fault) {
     listener_ = std::move(*net::listen_tcp(net::Endpoint::loopback_v4(0), 1024));
@@ -40,7 +41,9 @@ class FaultyServer {
     uint64_t echoed = 0;
     while (!stop_) {
       std::vector<pollfd> pfds{{listener_.get(), POLLIN, 0}};
-      for (auto& c : conns) pfds.push_back({c.get(), POLLIN, 0});
+      if (fault_ != Fault::kNeverReads) {
+        for (auto& c : conns) pfds.push_back({c.get(), POLLIN, 0});
+      }
       if (::poll(pfds.data(), pfds.size(), 20) <= 0) continue;
       if (pfds[0].revents & POLLIN) conns.emplace_back(::accept(listener_.get(), nullptr, nullptr));
       for (size_t k = 1; k < pfds.size(); ++k) {
@@ -191,6 +194,42 @@ TEST_P(LoadAgainstFaults, ASilentServerIsCountedAsLateReplies) {
   auto result = run_load(config);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->errors.late_replies, 20u);
+}
+
+// Resident memory of this process (VmRSS), in bytes.
+size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Open loop far beyond what the server takes (it never reads): the client owes the
+// messages it cannot send instead of queueing their bytes, so memory stays bounded (it
+// used to grow by rate x size, 480 MB here, and the copying starved the whole client), and
+// the backlog is reported as late replies.
+TEST_P(LoadAgainstFaults, OpenLoopBacklogIsOwedNotBuffered) {
+  FaultyServer server(FaultyServer::Fault::kNeverReads);
+  auto config = quick_config(server.endpoint(), GetParam());
+  config.connections = 4;
+  config.threads = 1;
+  config.model = LoadModel::kOpen;
+  config.rate = 40000;
+  config.message_size = 16 << 10;
+  config.duration = 700ms;
+  config.reply_timeout = 300ms;
+  const size_t before = resident_bytes();
+  size_t at_window_end = 0;
+  PhaseHooks hooks;  // runs while the client threads still hold their queues
+  hooks.on_measure_end = [&] { at_window_end = resident_bytes(); };
+  auto result = run_load(config, hooks);
+  ASSERT_TRUE(result.ok());
+  // 40,000/s x 0.75 s x 16 KiB = 480 MB offered; the socket buffers hold a few MB.
+  EXPECT_LT(at_window_end - std::min(before, at_window_end), size_t{64} << 20);
+  EXPECT_GT(result->errors.late_replies, 1000u);
+  EXPECT_EQ(result->round_trips, 0u);
 }
 
 TEST(Load, NobodyListeningIsConnectFailures) {

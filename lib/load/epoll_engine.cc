@@ -18,10 +18,17 @@ namespace {
 
 constexpr int kMaxEvents = 256;
 
-// Hands the outbox to the kernel. Returns false if the connection failed.
+// Hands the outbox to the kernel, topping it up with owed open-loop messages as it
+// empties. Returns false if the connection failed.
 bool flush(WorkerCore& core, int epfd, size_t i) {
   auto& c = core.connections()[i];
-  while (c.outbox_sent < c.outbox.size()) {
+  const bool open_loop = core.config().model == LoadModel::kOpen;
+  for (;;) {
+    if (c.outbox_sent == c.outbox.size()) {
+      c.outbox.clear();
+      c.outbox_sent = 0;
+      if (!open_loop || c.owed.empty() || !core.top_up_open(i, now_ns())) break;
+    }
     const ssize_t n = ::send(c.fd.get(), c.outbox.data() + c.outbox_sent,
                              c.outbox.size() - c.outbox_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
@@ -40,8 +47,6 @@ bool flush(WorkerCore& core, int epfd, size_t i) {
     core.fail(i, errno);
     return false;
   }
-  c.outbox.clear();
-  c.outbox_sent = 0;
   if (c.want_write) {
     epoll_event ev{EPOLLIN, {.u64 = i}};
     ::epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd.get(), &ev);

@@ -174,6 +174,7 @@ class UringEngine {
       s.sending.clear();
       s.sending_done = 0;
       if (core_.config().model == LoadModel::kStream) core_.refill_stream(i, now);
+      if (core_.config().model == LoadModel::kOpen) core_.top_up_open(i, now);
     }
     start_send(i);
   }

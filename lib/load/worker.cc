@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -27,7 +28,7 @@ WorkerCore::WorkerCore(const LoadConfig& config, const std::atomic<Phase>& phase
   for (size_t i = 0; i < fds.size(); ++i) {
     connections_.push_back(
         Connection{std::move(fds[i]), Session(config.message_size, config.seed * 7919 + first_id + i),
-                   {}, 0, false, false});
+                   {}, 0, false, false, {}});
   }
 }
 
@@ -54,7 +55,8 @@ bool WorkerCore::advance_phase(int64_t now) {
   if (phase_seen_ != Phase::kDrain) return true;
   bool outstanding = false;
   for (const auto& c : connections_) {
-    if (!c.failed && config_.model != LoadModel::kStream && c.session.in_flight() > 0) {
+    if (!c.failed && config_.model != LoadModel::kStream &&
+        (c.session.in_flight() > 0 || !c.owed.empty())) {
       outstanding = true;
       break;
     }
@@ -63,10 +65,11 @@ bool WorkerCore::advance_phase(int64_t now) {
   if (now < drain_deadline_) return true;
   for (size_t i = 0; i < connections_.size(); ++i) {
     auto& c = connections_[i];
-    if (!c.failed && c.session.in_flight() > 0) {
-      result_.errors.late_replies += c.session.in_flight();
+    if (!c.failed && (c.session.in_flight() > 0 || !c.owed.empty())) {
+      result_.errors.late_replies += c.session.in_flight() + c.owed.size();
       error_sample("connection " + std::to_string(i) + ": " +
-                   std::to_string(c.session.in_flight()) + " replies missing after the run");
+                   std::to_string(c.session.in_flight() + c.owed.size()) +
+                   " replies missing after the run");
       c.failed = true;
     }
   }
@@ -146,11 +149,29 @@ int64_t WorkerCore::due_sends(int64_t now, std::vector<size_t>& touched) {
     schedule_.pop();
     auto& c = connections_[i];
     if (c.failed || !sending()) continue;
-    c.session.append_message(c.outbox, due, now);
-    touched.push_back(i);
+    c.owed.push_back(due);
+    if (top_up_open(i, now)) touched.push_back(i);
     schedule_.push({due + interval_ns_, i});
   }
   return schedule_.empty() || !sending() ? INT64_MAX : schedule_.top().first;
+}
+
+bool WorkerCore::top_up_open(size_t i, int64_t now) {
+  auto& c = connections_[i];
+  bool queued = false;
+  // Drop what the kernel already took once it is as large as the limit, so an outbox the
+  // kernel never quite empties does not grow; the move is of at most the limit's bytes.
+  if (c.outbox_sent >= kOpenOutboxLimit) {
+    c.outbox.erase(c.outbox.begin(), c.outbox.begin() + static_cast<ptrdiff_t>(c.outbox_sent));
+    c.outbox_sent = 0;
+  }
+  // Owed messages still go out while draining: they were due inside the window.
+  while (!c.owed.empty() && !c.failed && c.outbox.size() - c.outbox_sent < kOpenOutboxLimit) {
+    c.session.append_message(c.outbox, c.owed.front(), now);
+    c.owed.pop_front();
+    queued = true;
+  }
+  return queued;
 }
 
 void WorkerCore::check_late(int64_t now, std::vector<size_t>& failed) {
@@ -160,9 +181,14 @@ void WorkerCore::check_late(int64_t now, std::vector<size_t>& failed) {
   const int64_t limit = config_.reply_timeout.count();
   for (size_t i = 0; i < connections_.size(); ++i) {
     auto& c = connections_[i];
-    if (c.failed || c.session.in_flight() == 0) continue;
-    if (now - c.session.oldest().sent_ns > limit) {
-      result_.errors.late_replies += c.session.in_flight();
+    if (c.failed || (c.session.in_flight() == 0 && c.owed.empty())) continue;
+    // The oldest thing this connection waits for: a reply, or a message it could not even
+    // send yet (owed since its scheduled time: the offered rate is not being sustained).
+    int64_t oldest = INT64_MAX;
+    if (c.session.in_flight() > 0) oldest = c.session.oldest().sent_ns;
+    if (!c.owed.empty()) oldest = std::min(oldest, c.owed.front());
+    if (now - oldest > limit) {
+      result_.errors.late_replies += c.session.in_flight() + c.owed.size();
       error_sample("connection " + std::to_string(i) + ": no reply within " +
                    std::to_string(limit / 1'000'000) + " ms");
       c.failed = true;

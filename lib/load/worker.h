@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <queue>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct Connection {
   size_t outbox_sent = 0;         // engine-specific progress through outbox
   bool failed = false;
   bool want_write = false;        // epoll engine: EPOLLOUT armed
+  // Open loop: scheduled times of messages that are due but not yet in the outbox, because
+  // the outbox already held kOpenOutboxLimit bytes. Timestamps, not payloads: a client that
+  // falls behind owes messages instead of growing (and copying) an unbounded buffer.
+  std::deque<int64_t> owed;
 };
 
 // Per-thread results, merged by the coordinator.
@@ -50,6 +55,7 @@ class WorkerCore {
  public:
   static constexpr size_t kMaxSamples = 5;
   static constexpr size_t kStreamWindow = 256 << 10;  // stream mode: unechoed bytes in flight
+  static constexpr size_t kOpenOutboxLimit = 256 << 10;  // open loop: queued bytes per connection
 
   WorkerCore(const LoadConfig& config, const std::atomic<Phase>& phase,
              std::vector<net::UniqueFd> fds, uint64_t first_id);
@@ -75,6 +81,10 @@ class WorkerCore {
   // Open loop: queues every message due by `now`; `touched` gets the connections with new
   // bytes to send. Returns the next due time (INT64_MAX if none).
   int64_t due_sends(int64_t now, std::vector<size_t>& touched);
+  // Open loop: moves owed messages of connection i into its outbox while it holds less
+  // than kOpenOutboxLimit bytes. Engines call it when the outbox has gone to the kernel.
+  // Returns whether it queued anything.
+  bool top_up_open(size_t i, int64_t now);
   // Late replies: connections whose oldest outstanding reply is older than reply_timeout
   // fail. Call every ~100 ms; cheap.
   void check_late(int64_t now, std::vector<size_t>& failed);
