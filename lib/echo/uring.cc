@@ -645,13 +645,7 @@ class alignas(64) RingWorker {
     } else if (cqe.res < 0 && cqe.res != -ECANCELED) {
       begin_close(c);  // ECONNRESET and friends
     }
-    if (c.closing) {
-      maybe_finish(c);
-      return;
-    }
-    pump(c);
-    update_recv(c);
-    maybe_finish(c);
+    settle(c);
   }
 
   void take_buffers(Connection& c, const io_uring_cqe& cqe) {
@@ -677,6 +671,16 @@ class alignas(64) RingWorker {
   }
 
   // --- sending ---------------------------------------------------------------------------
+
+  // After a completion: a closing connection only finishes; an open one sends what it
+  // holds, re-arms or pauses its receive, and finishes if that was its last work.
+  void settle(Connection& c) {
+    if (!c.closing) {
+      pump(c);
+      update_recv(c);
+    }
+    maybe_finish(c);
+  }
 
   void pump(Connection& c) {
     if (c.send_busy || c.queue.empty() || c.closing) return;
@@ -737,13 +741,7 @@ class alignas(64) RingWorker {
       release(front.bid);
       c.queue.pop_front();
     }
-    if (c.closing) {
-      maybe_finish(c);
-      return;
-    }
-    pump(c);
-    update_recv(c);
-    maybe_finish(c);
+    settle(c);
   }
 
   ZcOp* take_zc_op(Connection& c, uint16_t bid) {
