@@ -14,6 +14,7 @@
 #include "../cmd/cli_util.h"
 #include "../cmd/uring_flags.h"
 #include "common/cpu_latency.h"
+#include "common/cpu_ticks.h"
 #include "common/machine_info.h"
 #include "echo/backend.h"
 #include "echo_report.h"
@@ -218,6 +219,8 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
   std::unique_ptr<ub::bench::ServerRunner> server;
   std::optional<std::chrono::nanoseconds> cpu_start;
   std::optional<std::chrono::nanoseconds> cpu_end;
+  std::optional<std::chrono::nanoseconds> busy_start;
+  std::optional<std::chrono::nanoseconds> busy_end;
   ub::load::PhaseHooks hooks;
 
   if (plan.external) {
@@ -247,8 +250,21 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
                    backend, clients, open, connections, kAcceptWait.count() / 1000);
       }
     };
-    hooks.on_measure_start = [&] { cpu_start = server->cpu(); };
-    hooks.on_measure_end = [&] { cpu_end = server->cpu(); };
+    // The server CPUs' busy ticks: the fallback when the thread clocks are inflated, usable
+    // only when no client thread shares those CPUs.
+    const bool dedicated = !plan.server_cpus.empty() &&
+                           std::none_of(plan.server_cpus.begin(), plan.server_cpus.end(), [&](int c) {
+                             return std::find(plan.client_cpus.begin(), plan.client_cpus.end(), c) !=
+                                    plan.client_cpus.end();
+                           });
+    hooks.on_measure_start = [&, dedicated] {
+      cpu_start = server->cpu();
+      if (dedicated) busy_start = ub::cpus_busy_time(plan.server_cpus);
+    };
+    hooks.on_measure_end = [&, dedicated] {
+      cpu_end = server->cpu();
+      if (dedicated) busy_end = ub::cpus_busy_time(plan.server_cpus);
+    };
   }
 
   if (::isatty(STDERR_FILENO)) {
@@ -270,7 +286,20 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
   record.client_threads = config.threads;
   record.model = config.model;
   record.load = std::move(*result);
-  if (cpu_start && cpu_end) record.server_cpu = *cpu_end - *cpu_start;
+  if (cpu_start && cpu_end) {
+    record.server_cpu = *cpu_end - *cpu_start;
+    if (server) {
+      std::optional<std::chrono::nanoseconds> busy;
+      if (busy_start && busy_end) busy = *busy_end - *busy_start;
+      const auto figure = ub::checked_cpu_figure(*record.server_cpu, busy, record.load.elapsed,
+                                                 plan.server_cpus.size());
+      if (figure.clocks_inflated) {
+        record.server_thread_clocks_rejected = record.server_cpu;
+        record.server_cpu = figure.cpu;
+        record.server_cpu_from_ticks = figure.from_ticks;
+      }
+    }
+  }
   return "";
 }
 
@@ -451,6 +480,18 @@ int main(int argc, char** argv) {
   uint64_t errors = 0;
   for (const auto& r : runs) {
     errors += r.load.errors.total();
+    if (r.server_thread_clocks_rejected) {
+      fmt::print(stderr,
+                 "warning: {} clients:{} size:{} rep {}: the server's thread CPU clocks read {:.1f} "
+                 "CPU-s in a {:.1f} s window on {} CPU(s), more than the CPUs could give (the "
+                 "kernel's per-thread accounting inflates with thousands of switching threads); "
+                 "srv_us/rt {}\n",
+                 r.backend, r.clients, r.size, r.repetition + 1,
+                 std::chrono::duration<double>(*r.server_thread_clocks_rejected).count(),
+                 r.seconds(), plan.server_cpus.size(),
+                 r.server_cpu_from_ticks ? "is from the server CPUs' busy ticks in /proc/stat instead"
+                                         : "is not reported");
+    }
     if (r.client_busy() > 0.9 && r.model != ub::load::LoadModel::kStream) {
       fmt::print(stderr,
                  "warning: {} clients:{} size:{} rep {}: the client was busy {:.0f}% of the "

@@ -176,6 +176,14 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
       out += fmt::format("      \"corrected_max_us\": {:.3f},\n", us(r.load.rtt_scheduled.max()));
     }
     if (srv) out += fmt::format("      \"server_cpu_us_per_echo\": {:.4f},\n", *srv);
+    if (r.server_cpu) {
+      out += fmt::format("      \"server_cpu_source\": \"{}\",\n",
+                         r.server_cpu_from_ticks ? "cpu busy ticks" : "thread cpu clocks");
+    }
+    if (r.server_thread_clocks_rejected) {
+      out += fmt::format("      \"server_thread_clocks_rejected_s\": {:.3f},\n",
+                         std::chrono::duration<double>(*r.server_thread_clocks_rejected).count());
+    }
     out += fmt::format("      \"client_cpu_us_per_rt\": {:.4f},\n", r.client_us_per_rt());
     out += fmt::format("      \"client_busy\": {:.4f},\n", r.client_busy());
     out += fmt::format("      \"client_ctx_switches_per_rt\": {:.4f},\n",

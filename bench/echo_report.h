@@ -23,6 +23,10 @@ struct RunRecord {
   load::LoadModel model = load::LoadModel::kClosed;
   load::LoadResult load;
   std::optional<std::chrono::nanoseconds> server_cpu;  // over the window; unknown externally
+  // Set when the server's thread CPU clocks read more than its CPUs could give: what they
+  // read; server_cpu is then the CPUs' busy ticks (server_cpu_from_ticks) or unknown.
+  std::optional<std::chrono::nanoseconds> server_thread_clocks_rejected;
+  bool server_cpu_from_ticks = false;
   uint64_t server_connections_rejected = 0;
 
   std::string name() const;  // "echo/uring/clients:1000/size:64"
