@@ -35,6 +35,8 @@ inline void add_uring_flags(CLI::App& app, UringFlags& f) {
   toggle("fixed-files", o.fixed_files, "direct descriptors: accept into the ring's file table");
   toggle("sqpoll", o.sqpoll, "a kernel thread polls the submission queue");
   toggle("bundle", o.bundle, "recv bundles (Linux 6.10): one completion, several buffers");
+  toggle("incremental", o.incremental,
+         "receives fill provided buffers back to back (Linux 6.12; turns bundles off)");
   toggle("zc-send", o.zc_send, "zero-copy send for sends of --uring-zc-threshold bytes or more");
   app.add_option("--uring-zc-threshold", o.zc_threshold, "smallest zero-copy send, bytes")
       ->capture_default_str()

@@ -1,8 +1,9 @@
 // The io_uring back end under each of its techniques: the conformance suite runs the
 // defaults; here every switchable combination (fixed files, SQPOLL, zero-copy send,
-// one-shot, no bundles, a buffer pool small enough to run dry all the time) must echo
-// concurrent fragmented streams, survive clients that reset mid-stream, half-close
-// correctly, and leave no descriptor, thread, buffer mapping or ring mapping behind.
+// one-shot, no bundles, incremental buffers, a buffer pool small enough to run dry all the
+// time) must echo concurrent fragmented streams, survive clients that reset mid-stream,
+// half-close correctly, and leave no descriptor, thread, buffer mapping or ring mapping
+// behind.
 // Exits 77 (meson: SKIP) when io_uring is not built or not available.
 
 #include <gtest/gtest.h>
@@ -73,6 +74,22 @@ std::vector<Variant> variants() {
          o.zc_send = true;
          o.zc_threshold = 256;
        })},
+      // Incremental consumption: pieces of many connections share a buffer, which goes
+      // back only when the kernel is past it and every piece is sent; with a tiny pool the
+      // shared buffers run dry, and zero-copy sends hold pieces past their completion.
+      {"incremental", with([](UringOptions& o) { o.incremental = true; })},
+      {"incremental_tiny_pool_zc", with([](UringOptions& o) {
+         o.incremental = true;
+         o.buffer_count = 16;
+         o.buffer_size = 512;
+         o.zc_send = true;
+         o.zc_threshold = 64;
+       })},
+      {"incremental_one_shot_fixed", with([](UringOptions& o) {
+         o.incremental = true;
+         o.multishot = false;
+         o.fixed_files = true;
+       })},
   };
 }
 
@@ -113,6 +130,9 @@ class UringVariants : public ::testing::TestWithParam<Variant> {
 #if UB_HAVE_URING
     const std::string why = probe_uring().backend_unavailable_reason();
     if (!why.empty()) GTEST_SKIP() << "io_uring unavailable: " << why;
+    if (GetParam().options.incremental && !probe_uring().incremental_buffers) {
+      GTEST_SKIP() << "no incrementally consumed buffer rings here (IOU_PBUF_RING_INC, Linux 6.12)";
+    }
 #else
     GTEST_SKIP() << "built without liburing";
 #endif

@@ -27,6 +27,7 @@ struct UringOptions {
   bool fixed_files = false;      // direct descriptors: accepted sockets live in the ring's table
   bool sqpoll = false;           // a kernel thread polls the submission queue
   bool bundle = true;            // recv bundles: one completion may fill several buffers
+  bool incremental = false;      // receives fill buffers back to back (no bundles then)
   bool zc_send = false;          // zero-copy send for sends of zc_threshold bytes or more
   size_t zc_threshold = 16 * 1024;
   unsigned buffer_count = 4096;  // provided buffers per ring (a power of two, <= 32768)
@@ -47,6 +48,7 @@ inline std::string to_string(const UringOptions& o) {
   add("fixed_files", o.fixed_files);
   add("sqpoll", o.sqpoll);
   add("bundle", o.bundle);
+  add("incremental", o.incremental);
   add("zc_send", o.zc_send);
   if (o.zc_send) s += ">=" + std::to_string(o.zc_threshold);
   s += ",buffers=" + std::to_string(o.buffer_count) + "x" + std::to_string(o.buffer_size);

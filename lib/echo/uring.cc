@@ -211,7 +211,8 @@ class alignas(64) RingWorker {
         opts_(config.uring),
         max_connections_(config.max_connections),
         budget_(std::max(config.buffer_size, config.uring.buffer_size)),
-        bundle_(config.uring.bundle && features.bundles),
+        incremental_(config.uring.incremental && features.incremental_buffers),
+        bundle_(config.uring.bundle && features.bundles && !incremental_),
         min_wait_supported_(features.min_wait),
         open_total_(open_total),
         listener_(std::move(listener)) {}
@@ -302,10 +303,15 @@ class alignas(64) RingWorker {
       sq_tid_.store(sq, std::memory_order_relaxed);
     }
     if (auto ec = buffers_->init(*ring_, kBufferGroup, opts_.buffer_count, opts_.buffer_size,
-                                 /*track_order=*/bundle_)) {
+                                 /*track_order=*/bundle_, incremental_)) {
       return ec;
     }
     free_buffers_ = opts_.buffer_count;
+    if (incremental_) {
+      consumed_.assign(opts_.buffer_count, 0);
+      pieces_.assign(opts_.buffer_count, 0);
+      kernel_done_.assign(opts_.buffer_count, 0);
+    }
 #ifndef NDEBUG
     in_ring_.assign(opts_.buffer_count, 1);
 #endif
@@ -451,6 +457,9 @@ class alignas(64) RingWorker {
         io_uring_prep_multishot_accept_direct(sqe, fd, nullptr, nullptr, 0);
       } else {
         io_uring_prep_accept_direct(sqe, fd, nullptr, nullptr, 0, IORING_FILE_INDEX_ALLOC);
+        // liburing 2.3 stores index + 1, which wraps ALLOC to 0 ("no direct descriptor"):
+        // the accept would return a plain fd that later requests take for a table slot.
+        sqe->file_index = IORING_FILE_INDEX_ALLOC;
       }
     } else if (opts_.multishot) {
       io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -628,7 +637,13 @@ class alignas(64) RingWorker {
     }
     if (cqe.res > 0) {
       ++recvs_this_batch_;
-      take_buffers(c, cqe);
+      if (incremental_) {
+        take_piece(c, cqe);
+      } else {
+        take_buffers(c, cqe);
+      }
+    } else if (incremental_) {
+      // Nothing was read, so nothing of the buffer was consumed; the kernel keeps it.
     } else if (cqe.flags & IORING_CQE_F_BUFFER) {
       const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
       note_taken(bid);
@@ -668,6 +683,30 @@ class alignas(64) RingWorker {
       }
       left -= len;
     }
+  }
+
+  // Incremental consumption: the bytes sit where the previous piece of this buffer ended
+  // (completions come in the order the kernel consumed, one thread running them all). The
+  // buffer goes back to the ring once the kernel has moved past it (no kCqeBufMore) and
+  // every piece of it has been sent.
+  void take_piece(Connection& c, const io_uring_cqe& cqe) {
+    const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    const uint32_t begin = consumed_[bid];
+    const auto len = static_cast<uint32_t>(cqe.res);
+    assert(begin + len <= buffers_->buffer_size() && !kernel_done_[bid]);
+    consumed_[bid] = begin + len;
+    if (!(cqe.flags & uring::kCqeBufMore)) {
+      note_taken(bid);
+      --free_buffers_;
+      kernel_done_[bid] = 1;
+    }
+    ++pieces_[bid];
+    if (c.closing) {
+      release(bid);
+      return;
+    }
+    c.queue.push_back({bid, begin, begin + len});
+    c.held += len;
   }
 
   // --- sending ---------------------------------------------------------------------------
@@ -790,8 +829,14 @@ class alignas(64) RingWorker {
     }
   }
 
-  // The connection is done with a buffer; the kernel may still be (zero-copy send).
+  // The connection is done with a buffer (incremental: with one piece of it); the kernel
+  // may still be (zero-copy send, or more pieces to fill).
   void release(uint16_t bid) {
+    if (incremental_) {
+      if (--pieces_[bid] > 0 || !kernel_done_[bid]) return;
+      consumed_[bid] = 0;
+      kernel_done_[bid] = 0;
+    }
     if (opts_.zc_send && zc_pending_[bid] > 0) {
       zc_orphaned_[bid] = 1;
       return;
@@ -881,6 +926,7 @@ class alignas(64) RingWorker {
   const UringOptions opts_;
   const size_t max_connections_;
   const size_t budget_;  // unsent bytes one connection may hold before its recv stops
+  const bool incremental_;  // buffers consumed incrementally: pieces_ / consumed_ / done_
   const bool bundle_;
   const bool min_wait_supported_;
   std::atomic<size_t>& open_total_;
@@ -906,9 +952,12 @@ class alignas(64) RingWorker {
   std::deque<Connection*> starved_;
   std::vector<ZcOp*> zc_free_;
   std::vector<ZcOp*> zc_live_;
-  std::vector<uint8_t> zc_pending_;   // per buffer: zero-copy notifications still due
+  std::vector<uint32_t> zc_pending_;  // per buffer: zero-copy notifications still due
   std::vector<uint8_t> zc_orphaned_;  // per buffer: sent and released, waiting for those
-  unsigned free_buffers_ = 0;
+  unsigned free_buffers_ = 0;  // in the ring (incremental: including the one being filled)
+  std::vector<uint32_t> consumed_;    // incremental, per buffer: bytes the kernel filled
+  std::vector<uint32_t> pieces_;      // incremental, per buffer: pieces not yet sent
+  std::vector<uint8_t> kernel_done_;  // incremental, per buffer: the kernel moved past it
 #ifndef NDEBUG
   std::vector<uint8_t> in_ring_;  // per buffer: 1 while the kernel may hand it out
 #endif

@@ -77,6 +77,31 @@ bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
   return ok;
 }
 
+// An incrementally consumed buffer ring: two one-byte receives land back to back in the
+// same buffer, the kernel saying after each that it is not done with it.
+bool check_incremental_buffers(uring::Ring& ring) {
+  uring::BufferRing buffers;
+  if (buffers.init(ring, 1, 1, 64, /*track_order=*/false, /*incremental=*/true)) return false;
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
+  net::UniqueFd a(pair[0]);
+  net::UniqueFd b(pair[1]);
+  bool ok = true;
+  for (int round = 0; round < 2 && ok; ++round) {
+    io_uring_sqe* sqe = ring.sqe();
+    io_uring_prep_recv(sqe, a.get(), nullptr, 1, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = buffers.group_id();
+    sqe->user_data = 4;
+    const char byte = static_cast<char>('a' + round);
+    io_uring_cqe cqe{};
+    ok = ::send(b.get(), &byte, 1, MSG_NOSIGNAL) == 1 && wait_for(ring, 4, cqe) && cqe.res == 1 &&
+         (cqe.flags & IORING_CQE_F_BUFFER) && (cqe.flags & uring::kCqeBufMore) &&
+         static_cast<char>(buffers.buffer(0)[round]) == byte;
+  }
+  return ok;
+}
+
 bool check_multishot_accept(uring::Ring& ring) {
   auto listener = net::listen_tcp(net::Endpoint::loopback_v4(0), 4);
   if (!listener) return false;
@@ -132,6 +157,7 @@ UringFeatures probe() {
     f.buffer_rings = !buffers.init(ring, 0, 4, 64);
     if (f.buffer_rings) f.multishot_recv = check_multishot_recv(ring, buffers);
   }
+  f.incremental_buffers = f.buffer_rings && check_incremental_buffers(ring);
   f.multishot_accept = check_multishot_accept(ring);
   f.fixed_files = io_uring_register_files_sparse(ring.get(), 4) == 0;
   if (f.fixed_files) io_uring_unregister_files(ring.get());
@@ -164,6 +190,7 @@ std::string to_string(const UringFeatures& f) {
   add("buffer rings", f.buffer_rings);
   add("bundles", f.bundles);
   add("min-wait", f.min_wait);
+  add("incremental buffers", f.incremental_buffers);
   add("zero-copy send", f.zc_send);
   add("direct descriptors", f.fixed_files);
   add("unprivileged SQPOLL", f.sqpoll_unprivileged);

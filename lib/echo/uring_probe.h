@@ -21,6 +21,7 @@ struct UringFeatures {
   bool buffer_rings = false;        // 5.19, a provided-buffer ring registered
   bool bundles = false;             // 6.10, IORING_FEAT_RECVSEND_BUNDLE
   bool min_wait = false;            // 6.12, IORING_FEAT_MIN_TIMEOUT: batched waits
+  bool incremental_buffers = false; // 6.12, IOU_PBUF_RING_INC, checked by two receives
   bool zc_send = false;             // 6.0, IORING_OP_SEND_ZC in the opcode probe
   bool fixed_files = false;         // a sparse direct-descriptor table registered
   bool sqpoll_unprivileged = false; // 5.11, IORING_FEAT_SQPOLL_NONFIXED

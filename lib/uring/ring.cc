@@ -157,7 +157,7 @@ BufferRing::~BufferRing() {
 }
 
 std::error_code BufferRing::init(Ring& ring, uint16_t group_id, unsigned count, size_t size,
-                                 bool track_order) {
+                                 bool track_order, bool incremental) {
   if (count == 0 || (count & (count - 1)) != 0 || count > 32768) return errno_code(EINVAL);
   if (track_order) {
     pos_of_.assign(count, 0);
@@ -181,6 +181,7 @@ std::error_code BufferRing::init(Ring& ring, uint16_t group_id, unsigned count, 
   reg.ring_addr = reinterpret_cast<uint64_t>(ring_);
   reg.ring_entries = count;
   reg.bgid = group_id;
+  reg.pad = incremental ? kPbufRingInc : 0;  // the kernel's `flags` field (liburing 2.3: pad)
   if (int rc = io_uring_register_buf_ring(ring.get(), &reg, 0); rc < 0) {
     owner_ = nullptr;  // nothing registered to undo
     return errno_code(rc);

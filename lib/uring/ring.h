@@ -19,6 +19,8 @@ namespace ub::uring {
 inline constexpr unsigned kRecvSendBundle = 1U << 4;       // IORING_RECVSEND_BUNDLE, 6.10
 inline constexpr unsigned kFeatRecvSendBundle = 1U << 14;  // IORING_FEAT_RECVSEND_BUNDLE, 6.10
 inline constexpr unsigned kFeatMinTimeout = 1U << 15;      // IORING_FEAT_MIN_TIMEOUT, 6.12
+inline constexpr uint16_t kPbufRingInc = 2;                 // IOU_PBUF_RING_INC, 6.12
+inline constexpr unsigned kCqeBufMore = 1U << 4;            // IORING_CQE_F_BUF_MORE, 6.12
 
 // How to set a ring up. The defaults are what Ring::init(entries, cq_entries) does.
 struct RingSetup {
@@ -73,7 +75,10 @@ class Ring {
 // The kernel picks a buffer per receive; the owner hands each back with recycle() after
 // use and publishes the returns with commit(). With `track_order`, the ring remembers which
 // buffer sits at which ring slot: a bundle receive reports only its first buffer and takes
-// the following ones in ring order (next_in_ring()).
+// the following ones in ring order (next_in_ring()). With `incremental` (6.12,
+// IOU_PBUF_RING_INC) a receive takes only the bytes it fills from the buffer at the head:
+// the next receive continues in the same buffer, and a completion flagged kCqeBufMore says
+// the kernel is not done with that buffer yet.
 class BufferRing {
  public:
   BufferRing() = default;
@@ -83,7 +88,7 @@ class BufferRing {
 
   // `count` must be a power of two (at most 32768).
   std::error_code init(Ring& ring, uint16_t group_id, unsigned count, size_t size,
-                       bool track_order = false);
+                       bool track_order = false, bool incremental = false);
   std::byte* buffer(unsigned id) { return storage_ + static_cast<size_t>(id) * size_; }
   size_t buffer_size() const { return size_; }
   unsigned count() const { return count_; }
