@@ -27,7 +27,7 @@ struct UringOptions {
   bool fixed_files = false;      // direct descriptors: accepted sockets live in the ring's table
   bool sqpoll = false;           // a kernel thread polls the submission queue
   bool bundle = true;            // recv bundles: one completion may fill several buffers
-  bool incremental = false;      // receives fill buffers back to back (no bundles then)
+  bool incremental = true;       // receives fill buffers back to back (then no bundles)
   bool zc_send = false;          // zero-copy send for sends of zc_threshold bytes or more
   size_t zc_threshold = 16 * 1024;
   unsigned buffer_count = 4096;  // provided buffers per ring (a power of two, <= 32768)

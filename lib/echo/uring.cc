@@ -15,9 +15,17 @@
 //   One send in flight per connection keeps the byte order; what arrives meanwhile is
 //   queued and goes out in one sendmsg (up to kMaxIov buffers). MSG_WAITALL lets the kernel
 //   finish a short send itself; a short send that still comes back is continued.
-// - Recv bundles (6.10, IORING_RECVSEND_BUNDLE, constants defined in uring/ring.h): one
-//   completion may fill several buffers when data queued up, capped at the per-connection
-//   budget. Used only when the probe finds IORING_FEAT_RECVSEND_BUNDLE.
+// - Incrementally consumed buffers (6.12, IOU_PBUF_RING_INC, constants in uring/ring.h):
+//   a receive takes only the bytes it fills, so the next receive (of any connection)
+//   continues in the same buffer. Small messages pack 64 to a 4 KiB buffer instead of one
+//   each: fewer cold cache lines per echo (server CPU per echo -8% at 1,000 connections,
+//   median of 14 pairs), and 10,000 busy connections no longer drain a 4096-buffer pool
+//   (without it nearly every receive there ended in ENOBUFS and was re-armed). A buffer
+//   returns to the ring when the kernel has moved past it and every piece was sent.
+// - Recv bundles (6.10, IORING_RECVSEND_BUNDLE): one completion may fill several buffers
+//   when data queued up, capped at the per-connection budget. The fallback when the kernel
+//   lacks incremental buffers (the two do not combine here); only where the probe finds
+//   IORING_FEAT_RECVSEND_BUNDLE.
 // - Batched waits: each loop submits every queued SQE and waits in the same io_uring_enter
 //   for the sends just queued plus a batch of new completions (half the previous batch, at
 //   most `batch`), then handles the whole CQ batch. With DEFER_TASKRUN the kernel does not
