@@ -66,6 +66,7 @@
 
 #include "common/thread.h"
 #include "echo/listener_group.h"
+#include "echo/loop_group_backend.h"
 #include "net/socket.h"
 
 namespace ub::echo {
@@ -118,7 +119,7 @@ class alignas(64) Reactor {
     return {};
   }
 
-  std::error_code spawn() {
+  std::error_code start() {
     const std::string name = "ub-reactor-" + std::to_string(index_);
     auto thread = Thread::spawn([this] { run(); }, name.c_str());
     if (!thread) return thread.error();
@@ -348,68 +349,22 @@ class alignas(64) Reactor {
   std::atomic<int64_t> exit_cpu_ns_{-1};  // -1: not exited
 };
 
-class EpollBackend final : public EchoBackend {
+class EpollBackend final : public LoopGroupBackend<Reactor> {
  public:
-  ~EpollBackend() override { stop(); }
-
   std::string_view name() const override { return "epoll"; }
 
-  std::error_code start(const ServerConfig& config) override {
-    std::lock_guard lock(mu_);
-    if (started_) return make_error_code(EchoError::kAlreadyStarted);
-    if (config.buffer_size == 0) return errno_code(EINVAL);
-    if (auto ec = open_reactors(config)) {
-      shut_down_reactors();
-      reactors_.clear();
-      return ec;
-    }
-    started_ = true;
-    return {};
-  }
-
-  net::Endpoint local_endpoint() const override { return local_; }
-
-  void stop() override {
-    std::lock_guard lock(mu_);
-    if (!started_ || stopped_) return;
-    shut_down_reactors();
-    stopped_ = true;
-  }
-
-  ServerStats stats() const override {
-    std::lock_guard lock(mu_);  // stop() joins under it: no thread is read while it goes
-    ServerStats s;
-    for (const auto& r : reactors_) r->add_stats(s);
-    return s;
-  }
-
  private:
-  std::error_code open_reactors(const ServerConfig& config) {
-    auto group = open_listener_group(config, config.threads > 0 ? config.threads : usable_cpus());
-    if (!group) return group.error();
-    local_ = group->endpoint;
-    for (size_t i = 0; i < group->listeners.size(); ++i) {
-      auto reactor = std::make_unique<Reactor>(static_cast<int>(i), config, open_total_);
-      if (auto ec = reactor->init(std::move(group->listeners[i]))) return ec;
-      reactors_.push_back(std::move(reactor));
-    }
-    for (auto& r : reactors_) {
-      if (auto ec = r->spawn()) return ec;
-    }
-    return {};
+  std::error_code check(const ServerConfig& config) override {
+    return config.buffer_size == 0 ? errno_code(EINVAL) : std::error_code{};
   }
 
-  void shut_down_reactors() {
-    for (auto& r : reactors_) r->request_stop();
-    for (auto& r : reactors_) r->join();
+  Result<std::unique_ptr<Reactor>> make_loop(int index, const ServerConfig& config,
+                                             net::UniqueFd listener,
+                                             std::atomic<size_t>& open_total) override {
+    auto reactor = std::make_unique<Reactor>(index, config, open_total);
+    if (auto ec = reactor->init(std::move(listener))) return ec;
+    return reactor;
   }
-
-  mutable std::mutex mu_;
-  bool started_ = false;
-  bool stopped_ = false;
-  net::Endpoint local_;
-  std::atomic<size_t> open_total_{0};
-  std::vector<std::unique_ptr<Reactor>> reactors_;
 };
 
 }  // namespace

@@ -90,6 +90,7 @@
 
 #include "common/thread.h"
 #include "echo/listener_group.h"
+#include "echo/loop_group_backend.h"
 #include "echo/uring_probe.h"
 #include "net/socket.h"
 #include "uring/ring.h"
@@ -981,17 +982,13 @@ class alignas(64) RingWorker {
   std::atomic<int64_t> sq_exit_cpu_ns_{-1};
 };
 
-class UringBackend final : public EchoBackend {
+class UringBackend final : public LoopGroupBackend<RingWorker> {
  public:
-  ~UringBackend() override { stop(); }
-
   std::string_view name() const override { return "uring"; }
 
-  std::error_code start(const ServerConfig& config) override {
-    std::lock_guard lock(mu_);
-    if (started_) return make_error_code(EchoError::kAlreadyStarted);
-    const UringFeatures& features = probe_uring();
-    if (!features.backend_unavailable_reason().empty()) {
+ private:
+  std::error_code check(const ServerConfig& config) override {
+    if (!probe_uring().backend_unavailable_reason().empty()) {
       return make_error_code(EchoError::kBackendUnavailable);
     }
     const UringOptions& o = config.uring;
@@ -1000,59 +997,17 @@ class UringBackend final : public EchoBackend {
         o.buffer_size > (1u << 20)) {
       return errno_code(EINVAL);
     }
-    if (auto ec = open_rings(config, features)) {
-      shut_down();
-      rings_.clear();
-      return ec;
-    }
-    started_ = true;
     return {};
   }
 
-  net::Endpoint local_endpoint() const override { return local_; }
-
-  void stop() override {
-    std::lock_guard lock(mu_);
-    if (!started_ || stopped_) return;
-    shut_down();
-    stopped_ = true;
+  // Accepted sockets inherit TCP_NODELAY from their listener: no setsockopt per accept
+  // (which direct descriptors could not even do).
+  Result<std::unique_ptr<RingWorker>> make_loop(int index, const ServerConfig& config,
+                                                net::UniqueFd listener,
+                                                std::atomic<size_t>& open_total) override {
+    return std::make_unique<RingWorker>(index, config, probe_uring(), open_total,
+                                        std::move(listener));
   }
-
-  ServerStats stats() const override {
-    std::lock_guard lock(mu_);
-    ServerStats s;
-    for (const auto& r : rings_) r->add_stats(s);
-    return s;
-  }
-
- private:
-  std::error_code open_rings(const ServerConfig& config, const UringFeatures& features) {
-    // Accepted sockets inherit TCP_NODELAY from their listener: no setsockopt per accept
-    // (which direct descriptors could not even do).
-    auto group = open_listener_group(config, config.threads > 0 ? config.threads : usable_cpus());
-    if (!group) return group.error();
-    local_ = group->endpoint;
-    for (size_t i = 0; i < group->listeners.size(); ++i) {
-      rings_.push_back(std::make_unique<RingWorker>(static_cast<int>(i), config, features,
-                                                    open_total_, std::move(group->listeners[i])));
-    }
-    for (auto& r : rings_) {
-      if (auto ec = r->start()) return ec;
-    }
-    return {};
-  }
-
-  void shut_down() {
-    for (auto& r : rings_) r->request_stop();
-    for (auto& r : rings_) r->join();
-  }
-
-  mutable std::mutex mu_;
-  bool started_ = false;
-  bool stopped_ = false;
-  net::Endpoint local_;
-  std::atomic<size_t> open_total_{0};
-  std::vector<std::unique_ptr<RingWorker>> rings_;
 };
 
 }  // namespace
