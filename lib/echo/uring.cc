@@ -694,10 +694,14 @@ class alignas(64) RingWorker {
     }
   }
 
-  // Incremental consumption: the bytes sit where the previous piece of this buffer ended
-  // (completions come in the order the kernel consumed, one thread running them all). The
-  // buffer goes back to the ring once the kernel has moved past it (no kCqeBufMore) and
-  // every piece of it has been sent.
+  // Incremental consumption: the bytes sit where the previous piece of this buffer ended.
+  // That relies on completions arriving in the order the receives consumed: every receive
+  // runs on this thread (DEFER_TASKRUN task work), and the kernel flushes deferred
+  // completions before it posts a multishot one and, once the CQ overflows, queues every
+  // later completion behind the overflowed ones. (Byte-verified by the uring-backend test's
+  // fragmented streams over a 16-buffer pool, and by every bench_echo run.) The buffer
+  // goes back to the ring once the kernel has moved past it (no kCqeBufMore) and every
+  // piece of it has been sent.
   void take_piece(Connection& c, const io_uring_cqe& cqe) {
     const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
     const uint32_t begin = consumed_[bid];
