@@ -684,14 +684,19 @@ class alignas(64) RingWorker {
       const auto bid = static_cast<uint16_t>(piece.id);
       note_taken(bid);
       --free_buffers_;
-      if (c.closing) {
-        recycle(bid);
-      } else {
-        c.queue.push_back({bid, 0, static_cast<uint32_t>(len)});
-        c.held += len;
-      }
+      hold(c, bid, 0, static_cast<uint32_t>(len));
       left -= len;
     }
+  }
+
+  // A received piece: queued for sending, or straight back if the connection is closing.
+  void hold(Connection& c, uint16_t bid, uint32_t begin, uint32_t end) {
+    if (c.closing) {
+      release(bid);
+      return;
+    }
+    c.queue.push_back({bid, begin, end});
+    c.held += end - begin;
   }
 
   // Incremental consumption: the bytes sit where the previous piece of this buffer ended.
@@ -714,12 +719,7 @@ class alignas(64) RingWorker {
       kernel_done_[bid] = 1;
     }
     ++pieces_[bid];
-    if (c.closing) {
-      release(bid);
-      return;
-    }
-    c.queue.push_back({bid, begin, begin + len});
-    c.held += len;
+    hold(c, bid, begin, begin + len);
   }
 
   // --- sending ---------------------------------------------------------------------------
