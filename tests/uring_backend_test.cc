@@ -66,6 +66,12 @@ std::vector<Variant> variants() {
          o.bundle = false;
          o.batch = 1;
        })},
+      // Waits never hold a whole last batch (the wait policy before batch_hold_share).
+      {"batch_always_half", with([](UringOptions& o) {
+         o.batch_hold_share = 0;
+         o.batch = 64;
+         o.batch_wait_us = 50;
+       })},
       {"coop_taskrun_unregistered", with([](UringOptions& o) {
          o.defer_taskrun = false;
          o.register_ring_fd = false;

@@ -32,11 +32,14 @@ struct UringOptions {
   size_t zc_threshold = 16 * 1024;
   unsigned buffer_count = 4096;  // provided buffers per ring (a power of two, <= 32768)
   size_t buffer_size = 4096;     // bytes per provided buffer
-  unsigned batch = 64;           // most completions one wait asks for (1: wake on every one)
-  unsigned batch_wait_us = 50;   // longest a finished completion waits for its batch
+  unsigned batch = 256;          // most completions one wait asks for (1: wake on every one)
+  unsigned batch_wait_us = 100;  // longest a finished completion waits for its batch
+  unsigned batch_hold_share = 8;  // ask for a whole last batch while it was <= 1/N of the
+                                  // connections, else half of it (0: always half)
 };
 
-// "multishot,defer_taskrun,...,buffers=4096x4096,batch=64/50us": for result files.
+// "multishot,defer_taskrun,...,buffers=4096x4096,batch=256/100us,hold=1/8": for result
+// files.
 inline std::string to_string(const UringOptions& o) {
   std::string s;
   auto add = [&s](const char* name, bool on) {
@@ -53,6 +56,7 @@ inline std::string to_string(const UringOptions& o) {
   if (o.zc_send) s += ">=" + std::to_string(o.zc_threshold);
   s += ",buffers=" + std::to_string(o.buffer_count) + "x" + std::to_string(o.buffer_size);
   s += ",batch=" + std::to_string(o.batch) + "/" + std::to_string(o.batch_wait_us) + "us";
+  s += ",hold=1/" + std::to_string(o.batch_hold_share);
   return s;
 }
 
