@@ -35,8 +35,9 @@
 //   receives as the last batch had while that is at most 1/8 (batch_hold_share) of the
 //   ring's connections, else half of them, at most `batch`: holding a batch then costs peers little, as most
 //   of their requests are elsewhere, and bigger batches keep the kernel's TCP path warm
-//   (server CPU per echo -5% at 1,000 connections, 8 of 8 pairs). With few connections
-//   the same wait starves them (half the round trips at 20-50 connections), hence half.
+//   (the old always-half policy: +7.3% server CPU per echo at 1,000 connections, 12
+//   pairs). With few connections the same wait starves them (holding at every load: 35-46%
+//   fewer round trips at 20 connections), hence half. results/2026-11-25-uring-batch-hold.
 // - user_data points to an Op object (the connection's recv or send op, the acceptor's,
 //   a zero-copy send's), never packed bits.
 // - Optional (UringOptions): direct descriptors (multishot accept straight into a sparse
