@@ -33,11 +33,12 @@
 //   completion may wait for its batch (batch_wait_us), so a lone connection is never held
 //   back. Without 6.12 the same bound is a plain timeout. The batch asked for is as many
 //   receives as the last batch had while that is at most 1/8 (batch_hold_share) of the
-//   ring's connections, else half of them, at most `batch`: holding a batch then costs peers little, as most
-//   of their requests are elsewhere, and bigger batches keep the kernel's TCP path warm
-//   (the old always-half policy: +7.3% server CPU per echo at 1,000 connections, 12
-//   pairs). With few connections the same wait starves them (holding at every load: 35-46%
-//   fewer round trips at 20 connections), hence half. results/2026-11-25-uring-batch-hold.
+//   ring's connections, else half of them, at most `batch`. Holding a batch then costs the
+//   peers little, as most of their requests are elsewhere, and bigger batches keep the
+//   kernel's TCP path warm (the old always-half policy: +7.3% server CPU per echo at 1,000
+//   connections, 12 pairs). With few connections the same wait starves them (holding at
+//   every load: 35-46% fewer round trips at 20 connections), hence half there.
+//   Measurements: results/2026-11-25-uring-batch-hold.
 // - user_data points to an Op object (the connection's recv or send op, the acceptor's,
 //   a zero-copy send's), never packed bits.
 // - Optional (UringOptions): direct descriptors (multishot accept straight into a sparse
