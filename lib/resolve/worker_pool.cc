@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <deque>
 #include <new>
 
@@ -21,6 +22,13 @@ struct WorkerPool::State {
   int stalled = 0;
   int idle = 0;
   bool stopping = false;
+  // Threads are joinable so that the pool's end waits for glibc to free each thread's
+  // resolver state (it does so as the thread exits, after worker_main returns). `running`
+  // holds the threads not yet out of worker_main, `exited` those out but not yet joined.
+  // Once the pool is gone (`abandoned`), the threads still in glibc were detached.
+  std::vector<pthread_t> running;
+  std::vector<pthread_t> exited;
+  bool abandoned = false;
   uint64_t spawned = 0;
   uint64_t replacements = 0;
 };
@@ -89,6 +97,9 @@ void worker_main(std::shared_ptr<State> s) {
     }
   }
   --s->live;
+  const pthread_t self = pthread_self();
+  std::erase_if(s->running, [&](pthread_t t) { return pthread_equal(t, self) != 0; });
+  if (!s->abandoned) s->exited.push_back(self);
   s->exit_cv.notify_all();
 }
 
@@ -98,12 +109,19 @@ void* thread_entry(void* arg) {
   return nullptr;
 }
 
-// Starts one detached worker. Call with s->mu held.
+// Joins the threads that have left worker_main (retired stand-ins). Call with s->mu held:
+// an exited thread no longer needs the mutex, so the join only waits out its exit.
+void reap_locked(State& s) {
+  for (pthread_t t : s.exited) pthread_join(t, nullptr);
+  s.exited.clear();
+}
+
+// Starts one worker. Call with s->mu held.
 bool spawn_locked(const std::shared_ptr<State>& s) {
+  reap_locked(*s);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, kWorkerStack);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   auto* arg = new std::shared_ptr<State>(s);
   pthread_t thread{};
   const int rc = pthread_create(&thread, &attr, thread_entry, arg);
@@ -113,6 +131,7 @@ bool spawn_locked(const std::shared_ptr<State>& s) {
     return false;
   }
   pthread_setname_np(thread, "ub-resolve");
+  s->running.push_back(thread);
   ++s->live;
   ++s->spawned;
   return true;
@@ -144,6 +163,13 @@ WorkerPool::~WorkerPool() {
   state_->stopping = true;
   state_->work_cv.notify_all();
   state_->exit_cv.wait_for(lock, kStopWait, [&] { return state_->live <= state_->stalled; });
+  // Threads still inside glibc cannot be waited for in bounded time: let them go.
+  for (pthread_t t : state_->running) pthread_detach(t);
+  state_->abandoned = true;
+  std::vector<pthread_t> exited = std::move(state_->exited);
+  state_->exited.clear();
+  lock.unlock();
+  for (pthread_t t : exited) pthread_join(t, nullptr);
 }
 
 void WorkerPool::submit(std::vector<std::shared_ptr<Task>>& tasks) {

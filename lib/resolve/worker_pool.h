@@ -8,8 +8,10 @@
 // thread, up to `max_extra` of them, so `threads` workers stay available for the rest of
 // the batch. The stalled thread is abandoned, not killed: when glibc finally returns it
 // drops the answer if the deadline already passed, and retires if the pool is over size.
-// Threads are detached and share the pool's state through a shared_ptr, so a thread
-// still inside glibc can outlive the pool (and the Resolver) safely.
+// Threads share the pool's state through a shared_ptr, so a thread still inside glibc can
+// outlive the pool (and the Resolver) safely. The pool joins every thread that has
+// finished by its end, so glibc has freed their per-thread resolver state before the
+// process exits; only those still stalled in glibc are detached.
 
 #include <atomic>
 #include <chrono>
@@ -70,7 +72,8 @@ class WorkerPool {
   // Starts `threads` workers; fails if not even one thread can be started.
   static Result<std::unique_ptr<WorkerPool>> create(std::shared_ptr<Engine> engine, int threads,
                                                     int max_extra);
-  // Stops idle workers (waits up to ~2 s for non-stalled ones); stalled ones retire later.
+  // Stops idle workers (waits up to ~2 s for non-stalled ones, then joins them); stalled
+  // ones are detached and retire later.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

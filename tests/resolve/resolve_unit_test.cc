@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -445,6 +446,57 @@ TEST(Resolver, ConcurrentCallersShareThePool) {
   }
   for (auto& t : callers) t.join();
   EXPECT_EQ(ok.load(), 1200);
+}
+
+// Threads of this process named as the pool names its workers.
+int pool_threads() {
+  int count = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    count += std::getline(comm, name) && name == "ub-resolve";
+  }
+  return count;
+}
+
+// Waits (bounded) for earlier tests' abandoned workers to leave.
+bool no_pool_threads_left() {
+  for (int i = 0; i < 1000 && pool_threads() > 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  return pool_threads() == 0;
+}
+
+// The pool's end joins its workers, so glibc has freed each one's resolver state before the
+// process can exit (a detached worker still exiting then showed up as a leak).
+TEST(Resolver, EndJoinsFinishedWorkers) {
+  ASSERT_TRUE(no_pool_threads_left());
+  {
+    Fixture f({.threads = 8});
+    ASSERT_TRUE(f.resolver);
+    std::vector<Query> q;
+    for (int i = 0; i < 200; ++i) q.push_back(Query::lookup(fmt::format("n{}", i)));
+    EXPECT_EQ(f.resolver->resolve(q).size(), q.size());
+    EXPECT_EQ(pool_threads(), 8);
+  }
+  EXPECT_EQ(pool_threads(), 0);
+}
+
+// A worker stuck in the engine cannot be joined in bounded time: the pool's end lets it go,
+// and it leaves once the engine returns.
+TEST(Resolver, EndLetsStalledWorkersGo) {
+  ASSERT_TRUE(no_pool_threads_left());
+  auto engine = std::make_shared<FakeEngine>();
+  {
+    auto r = Resolver::create(engine, {.threads = 2, .timeout = milliseconds(100)});
+    ASSERT_TRUE(r);
+    const std::vector<Query> q = {Query::lookup("block"), Query::lookup("a")};
+    const auto out = (*r)->resolve(q);
+    EXPECT_EQ(out[0].error, Error::kTimedOut);
+    EXPECT_TRUE(out[1].ok());
+  }
+  EXPECT_EQ(engine->blocked(), 1);
+  EXPECT_EQ(pool_threads(), 1);
+  engine->release();
+  EXPECT_TRUE(no_pool_threads_left());
 }
 
 // ---- cmd/resolve's output formats ----
