@@ -27,7 +27,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing::FakeEngine;
-using Clock = std::chrono::steady_clock;
 
 // ---- errors ----
 
@@ -363,6 +362,9 @@ TEST(Resolver, SinkExceptionPropagatesAndResolverStaysUsable) {
 
 // A query that never answers times out at its deadline, and the rest of the batch goes
 // on meanwhile: every thread of the pool is blocked, yet the other answers come quickly.
+// Two queries stuck in the engine (the fake holds "block" until released, at most 10 s)
+// answer as timed out at their deadline, and the rest are answered by stand-in threads
+// while both are still stuck: nothing waits for the engine to give up.
 TEST(Resolver, DeadlineDoesNotHoldBackTheRest) {
   const auto timeout = milliseconds(400);
   Fixture f({.threads = 2, .timeout = timeout});
@@ -370,8 +372,7 @@ TEST(Resolver, DeadlineDoesNotHoldBackTheRest) {
   std::vector<Query> queries = {Query::lookup("block"), Query::lookup("block")};
   for (int i = 0; i < 200; ++i) queries.push_back(Query::lookup("sleep:1"));
   size_t next = 0;
-  const auto start = Clock::now();
-  std::vector<Clock::duration> answered_at(queries.size());
+  std::vector<int> blocked_at_answer(queries.size(), -1);
   std::vector<Outcome> out(queries.size());
   f.resolver->stream(
       [&]() -> std::optional<Query> {
@@ -379,21 +380,19 @@ TEST(Resolver, DeadlineDoesNotHoldBackTheRest) {
         return queries[next++];
       },
       [&](size_t i, Outcome&& o) {
-        answered_at[i] = Clock::now() - start;
+        blocked_at_answer[i] = f.engine->blocked();
         out[i] = std::move(o);
       },
       {.ordered = false});
-  const auto total = Clock::now() - start;
-  for (int i : {0, 1}) {
-    EXPECT_EQ(out[i].error, Error::kTimedOut);
-    EXPECT_GE(out[i].latency, timeout);
-    EXPECT_LT(out[i].latency, timeout + milliseconds(300));  // one tick late at most, + slack
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i < 2) {
+      EXPECT_EQ(out[i].error, Error::kTimedOut);
+      EXPECT_GE(out[i].latency, timeout);
+    } else {
+      ASSERT_TRUE(out[i].ok()) << i;
+    }
+    EXPECT_EQ(blocked_at_answer[i], 2) << "answer " << i << " waited for the blocked ones";
   }
-  for (size_t i = 2; i < out.size(); ++i) {
-    ASSERT_TRUE(out[i].ok()) << i;
-    EXPECT_LT(answered_at[i], timeout) << "answer " << i << " waited for the blocked ones";
-  }
-  EXPECT_LT(total, timeout + milliseconds(500));
   const auto stats = f.resolver->pool_stats();
   EXPECT_GE(stats.replacements, 2u);
   EXPECT_EQ(stats.stalled, 2);  // both still inside the engine
@@ -406,29 +405,27 @@ TEST(Resolver, DeadlineDoesNotHoldBackTheRest) {
   EXPECT_EQ(f.resolver->pool_stats().stalled, 0);
 }
 
-// 20 never-answered names in 2,000 do not halve throughput (they do for a plain pool).
-TEST(Resolver, DeadNamesDoNotHalveThroughput) {
-  const auto timeout = milliseconds(300);
-  auto run = [&](int dead) {
-    Fixture f({.threads = 8, .timeout = timeout});
-    std::vector<Query> q;
-    for (int i = 0; i < 2000; ++i)
-      q.push_back(Query::lookup(i % 100 == 50 && dead-- > 0 ? "block" : "sleep:2"));
-    const auto start = Clock::now();
-    const auto out = f.resolver->resolve(q);
-    const auto took = Clock::now() - start;
-    size_t timeouts = 0;
-    for (const auto& o : out) timeouts += o.error == Error::kTimedOut;
-    return std::make_pair(took, timeouts);
-  };
-  const auto [clean, clean_timeouts] = run(0);
-  const auto [dirty, dirty_timeouts] = run(20);
-  EXPECT_EQ(clean_timeouts, 0u);
-  EXPECT_EQ(dirty_timeouts, 20u);
-  // Ideal: 2000 x 2 ms / 8 threads = 0.5 s. The dead ones add at most their deadline.
-  EXPECT_LT(dirty, clean + timeout + milliseconds(400))
-      << "clean " << std::chrono::duration<double>(clean).count() << " s, with dead names "
-      << std::chrono::duration<double>(dirty).count() << " s";
+// 20 never-answered names in 2,000 on 8 threads: a plain pool would have all 8 threads
+// stuck and the rest waiting for the engine. Ours answers everything while all 20 are
+// still stuck. (What that is worth in throughput is bench_resolve's to measure.)
+TEST(Resolver, DeadNamesDoNotOccupyThePool) {
+  Fixture f({.threads = 8, .timeout = milliseconds(300)});
+  ASSERT_TRUE(f.resolver);
+  std::vector<Query> q;
+  int dead = 20;
+  for (int i = 0; i < 2000; ++i) {
+    q.push_back(Query::lookup(i % 100 == 50 && dead-- > 0 ? "block" : "sleep:1"));
+  }
+  const auto out = f.resolver->resolve(q);
+  EXPECT_EQ(f.engine->blocked(), 20) << "answers waited for the engine to give up";
+  size_t timeouts = 0, answered = 0;
+  for (const auto& o : out) {
+    timeouts += o.error == Error::kTimedOut;
+    answered += o.ok();
+  }
+  EXPECT_EQ(timeouts, 20u);
+  EXPECT_EQ(answered, 1980u);
+  EXPECT_GE(f.resolver->pool_stats().replacements, 20u);
 }
 
 TEST(Resolver, ConcurrentCallersShareThePool) {
