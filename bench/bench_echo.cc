@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -134,7 +135,8 @@ std::string make_plan(const Options& o, Plan& plan) {
   if (auto e = ub::bench::parse_duration(o.reply_timeout, l.reply_timeout); !e.empty()) {
     return "--reply-timeout: " + e;
   }
-  if (l.duration.count() == 0) return "--duration must be more than 0";
+  // The client threads see the window open and close up to 10 ms late (phases are polled).
+  if (l.duration < std::chrono::milliseconds(100)) return "--duration: at least 100ms";
   if (o.mode == "closed") {
     l.model = ub::load::LoadModel::kClosed;
   } else if (o.mode == "open") {
@@ -147,6 +149,28 @@ std::string make_plan(const Options& o, Plan& plan) {
   if (o.rate > 0 && o.mode == "closed")
     l.model = ub::load::LoadModel::kOpen;  // --rate implies open
   if (l.model == ub::load::LoadModel::kOpen && o.rate <= 0) return "--mode=open needs --rate=R";
+  if (!std::isfinite(o.rate)) return "--rate: not a number of round trips per second";
+  if (o.rate > 0 && l.model == ub::load::LoadModel::kStream) {
+    return "--rate is for the open loop; --mode=stream sends as fast as the server echoes";
+  }
+  for (auto c : plan.clients) {
+    if (l.model != ub::load::LoadModel::kOpen) break;
+    // Each connection sends once per interval: between 1 µs and a day keeps it an integer
+    // count of nanoseconds the schedule can step by.
+    const double interval_ns = 1e9 * static_cast<double>(c) / o.rate;
+    if (interval_ns < 1e3 || interval_ns > 86400e9) {
+      return fmt::format("--rate: {:g}/s over {} connections is one send every {:g} ns per "
+                         "connection; it must be between 1 µs and a day", o.rate, c, interval_ns);
+    }
+  }
+  // What the closed loop keeps in flight is allocated up front, per connection and in all.
+  const uint64_t max_size = *std::max_element(plan.sizes.begin(), plan.sizes.end());
+  const uint64_t max_clients = *std::max_element(plan.clients.begin(), plan.clients.end());
+  const uint64_t in_flight = max_size * static_cast<uint64_t>(o.pipeline);
+  if (in_flight > (64u << 20)) return "--pipeline x --size: at most 64 MiB in flight per connection";
+  if (in_flight * max_clients > (4ull << 30)) {
+    return "--clients x --pipeline x --size: at most 4 GiB in flight over all connections";
+  }
   l.rate = o.rate;
   l.pipeline = o.pipeline;
   if (o.client_engine == "auto") {
@@ -283,9 +307,9 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
   record.backend = plan.external ? "external" : backend;
   record.clients = static_cast<int>(clients);
   record.size = size;
-  record.client_threads = config.threads;
   record.model = config.model;
   record.load = std::move(*result);
+  record.client_threads = record.load.threads;
   if (cpu_start && cpu_end) {
     record.server_cpu = *cpu_end - *cpu_start;
     if (server) {
@@ -478,8 +502,10 @@ int main(int argc, char** argv) {
 
   std::fflush(stdout);  // the table before the warnings when both go to one file
   uint64_t errors = 0;
+  size_t empty_runs = 0;
   for (const auto& r : runs) {
     errors += r.load.errors.total();
+    empty_runs += r.load.round_trips == 0;
     if (r.server_thread_clocks_rejected) {
       fmt::print(stderr,
                  "warning: {} clients:{} size:{} rep {}: the server's thread CPU clocks read {:.1f} "
@@ -516,6 +542,17 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+  }
+  if (empty_runs > 0) {
+    fmt::print(stderr, "\n*** {} RUN(S) MEASURED NO ROUND TRIP: nothing above was measured ***\n",
+               empty_runs);
+    for (const auto& r : runs) {
+      if (r.load.round_trips == 0) {
+        fmt::print(stderr, "{} clients:{} size:{} rep {}: 0 round trips in {:.3f} s\n", r.backend,
+                   r.clients, r.size, r.repetition + 1, r.seconds());
+      }
+    }
+    if (errors == 0) return 1;
   }
   if (errors > 0) {
     fmt::print(stderr, "\n*** {} ERRORS: the figures above are not trustworthy ***\n", errors);

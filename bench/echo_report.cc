@@ -11,8 +11,6 @@
 
 #include "common/json.h"
 
-#include "common/json.h"
-
 namespace ub::bench {
 namespace {
 
@@ -123,10 +121,8 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
   std::string out = "{\n  \"context\": {\n";
   for (size_t i = 0; i < context.size(); ++i) {
     const auto& [key, value] = context[i];
-    // Numbers and arrays pass through; everything else is a string.
-    const bool raw =
-        !value.empty() &&
-        (value.front() == '[' || value.find_first_not_of("0123456789.-") == std::string::npos);
+    // JSON numbers and arrays pass through; everything else (".2", "5.", "05") is a string.
+    const bool raw = (!value.empty() && value.front() == '[') || is_json_number(value);
     out += fmt::format("    {}: {}{}\n", json_string(key), raw ? value : json_string(value),
                        i + 1 < context.size() ? "," : "");
   }

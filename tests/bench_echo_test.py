@@ -15,7 +15,8 @@ import threading
 
 BENCH = sys.argv[1]
 COMPARE = "/usr/share/benchmark/compare.py"
-TINY = ["--clients=4", "--duration=0.2s", "--warmup=0.1s"]
+# ".1" (no unit, no leading 0) must still make valid JSON: the context quotes it.
+TINY = ["--clients=4", "--duration=0.2s", "--warmup=.1"]
 failures = []
 
 
@@ -39,7 +40,13 @@ for args, needle in [(["--clients=abc"], "--clients"),
                      (["--connect=1.2.3:4"], "--connect"),
                      (["--client-engine=kqueue"], "--client-engine"),
                      (["--repetitions=0"], "--repetitions"),
-                     (["--cpu-dma-latency-us=-1"], "--cpu-dma-latency-us")]:
+                     (["--cpu-dma-latency-us=-1"], "--cpu-dma-latency-us"),
+                     (["--rate=3e9", "--clients=1"], "--rate"),  # under 1 ns per send
+                     (["--rate=nan"], "--rate"),
+                     (["--mode=stream", "--rate=5"], "--rate"),
+                     (["--pipeline=4096", "--size=67108864"], "--pipeline x --size"),
+                     (["--clients=100000", "--size=65536"], "--clients x --pipeline x --size"),
+                     (["--duration=10us"], "--duration")]:
     p = run(*args)
     check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2; stderr {p.stderr!r}")
     check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
@@ -137,6 +144,26 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("--backend=epoll", "--mode=stream", "--size=16384", "--client-threads=2",
             "--client-engine=epoll", *TINY)
     check(p.returncode == 0, f"stream: {p.stderr}")
+
+    # More client threads than connections: one thread runs, and the busy share is its own.
+    onej = os.path.join(tmp, "one.json")
+    p = run("--backend=epoll", "--clients=1", "--client-threads=2", "--duration=0.2s",
+            "--warmup=.1", f"--json={onej}")
+    check(p.returncode == 0, f"--client-threads=2 --clients=1: {p.stderr}")
+    if p.returncode == 0:
+        b = json.load(open(onej))["benchmarks"][0]
+        check(b["threads"] == 1, f"--client-threads=2 --clients=1 ran {b['threads']} threads")
+
+# A server that never answers (a listener nobody accepts from: the kernel completes the
+# handshakes): a run that measured nothing must say so and fail, not print zeros.
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
+p = run(f"--connect=127.0.0.1:{silent.getsockname()[1]}", "--clients=1", "--duration=0.2s",
+        "--warmup=0s", "--reply-timeout=0.3s", "--no-pin")
+silent.close()
+check(p.returncode == 1, f"silent server: exit {p.returncode}, want 1")
+check("MEASURED NO ROUND TRIP" in p.stderr, f"silent server: stderr {p.stderr!r}")
 
 # A server that corrupts one echoed byte in 10,000: bench_echo must notice and fail.
 listener = socket.socket()

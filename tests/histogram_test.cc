@@ -41,6 +41,19 @@ TEST(Histogram, PercentilesOfAUniformSequence) {
   EXPECT_NEAR(h.stddev(), 28867.5 * 1000, 28867.5 * 1000 * 0.001);
 }
 
+// The rank is ceil(p% of the count), exactly: p99.9 of 1..1000 is 999, not the maximum
+// (floating point put 99.9% of 1000 a hair above 999).
+TEST(Histogram, PercentileRanksAreExact) {
+  for (uint64_t n : {1000u, 2000u}) {
+    Histogram h;
+    for (uint64_t v = 1; v <= n; ++v) h.record(v);  // every value its own bucket up to 2047
+    EXPECT_EQ(h.percentile(99.9), n - n / 1000) << n;
+    EXPECT_EQ(h.percentile(50), n / 2) << n;
+    EXPECT_EQ(h.percentile(0), 1u) << n;
+    EXPECT_EQ(h.percentile(100), n) << n;
+  }
+}
+
 TEST(Histogram, MergeEqualsRecordingEverythingInOne) {
   std::mt19937_64 rng(7);
   Histogram a, b, all;

@@ -1,6 +1,7 @@
 #pragma once
-// JSON string literals for the hand-written JSON the tools emit (JSON lines, Google
-// Benchmark files): escapes quotes, backslashes and control characters.
+// Helpers for the hand-written JSON the tools emit (JSON lines, Google Benchmark files):
+// string literals (quotes, backslashes and control characters escaped) and a check that
+// text is a JSON number as it stands.
 
 #include <fmt/core.h>
 
@@ -39,6 +40,33 @@ inline std::string json_string(std::string_view s) {
     }
   }
   return out + "\"";
+}
+
+// Whether `s` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. Numbers a
+// user typed (".2", "5.", "05") are not, and must go out as strings.
+inline bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
 }
 
 }  // namespace ub

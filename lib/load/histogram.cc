@@ -69,7 +69,12 @@ double Histogram::stddev() const {
 uint64_t Histogram::percentile(double percentile) const {
   if (total_ == 0) return 0;
   percentile = std::min(std::max(percentile, 0.0), 100.0);
-  auto wanted = static_cast<uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(total_)));
+  // The rank, ceil(total * ppm / 1e6), in integers: in doubles 99.9 / 100 * 1000 is a hair
+  // over 999 and its ceiling picks the 1000th sample (the maximum) for p99.9 of 1000. Split
+  // so the product cannot overflow.
+  constexpr uint64_t kMillion = 1'000'000;
+  const auto ppm = static_cast<uint64_t>(std::llround(percentile * 1e4));
+  auto wanted = total_ / kMillion * ppm + (total_ % kMillion * ppm + kMillion - 1) / kMillion;
   if (wanted == 0) wanted = 1;
   uint64_t seen = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {

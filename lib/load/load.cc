@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <cmath>
 #include <memory>
 #include <thread>
 
@@ -84,8 +85,16 @@ void pin_to(pthread_t thread, int cpu) {
 
 Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
   if (config.connections < 1 || config.threads < 1 || config.message_size < 1 ||
-      config.pipeline < 1 || (config.model == LoadModel::kOpen && config.rate <= 0)) {
+      config.pipeline < 1) {
     return errno_code(EINVAL);
+  }
+  if (config.model == LoadModel::kOpen) {
+    // A send interval per connection the schedule can step by in whole nanoseconds.
+    const double interval_ns = 1e9 * static_cast<double>(config.connections) / config.rate;
+    if (!(config.rate > 0) || !std::isfinite(config.rate) || !(interval_ns >= 1e3) ||
+        interval_ns > 86400e9) {
+      return errno_code(EINVAL);
+    }
   }
   LoadResult result;
   result.engine = config.engine;
@@ -115,6 +124,7 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
   const size_t threads = std::min<size_t>(static_cast<size_t>(config.threads),
                                           std::max<size_t>(connected.fds.size(), 1));
   std::vector<std::vector<net::UniqueFd>> shares(threads);
+  result.threads = static_cast<int>(threads);
   for (size_t i = 0; i < connected.fds.size(); ++i) {
     shares[i % threads].push_back(std::move(connected.fds[i]));
   }

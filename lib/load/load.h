@@ -31,7 +31,8 @@ struct LoadConfig {
   size_t message_size = 64;
   LoadModel model = LoadModel::kClosed;
   int pipeline = 1;                  // closed loop: messages in flight per connection
-  double rate = 0;                   // open loop: round trips/s in total
+  // Open loop: round trips/s in total; each connection sends every 1 µs to 1 day.
+  double rate = 0;
   ClientEngine engine = ClientEngine::kAuto;
   int threads = 1;                   // client threads; connections are spread over them
   std::vector<int> cpus;             // pin client thread i to cpus[i % size]; empty: no pinning
@@ -58,6 +59,7 @@ struct ErrorCounts {
 
 struct LoadResult {
   ClientEngine engine = ClientEngine::kEpoll;  // the engine that ran (never kAuto)
+  int threads = 0;                             // that ran: one per connection at most
   std::string engine_setup;                    // how it was set up (io_uring flags that won)
   std::chrono::nanoseconds elapsed{};          // the measurement window
   uint64_t round_trips = 0;                    // replies completed inside the window

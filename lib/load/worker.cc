@@ -66,9 +66,9 @@ bool WorkerCore::advance_phase(int64_t now) {
   for (size_t i = 0; i < connections_.size(); ++i) {
     auto& c = connections_[i];
     if (!c.failed && (c.session.in_flight() > 0 || !c.owed.empty())) {
-      result_.errors.late_replies += c.session.in_flight() + c.owed.size();
+      result_.errors.late_replies += c.session.in_flight() + c.owed.count;
       error_sample("connection " + std::to_string(i) + ": " +
-                   std::to_string(c.session.in_flight() + c.owed.size()) +
+                   std::to_string(c.session.in_flight() + c.owed.count) +
                    " replies missing after the run");
       c.failed = true;
     }
@@ -149,7 +149,7 @@ int64_t WorkerCore::due_sends(int64_t now, std::vector<size_t>& touched) {
     schedule_.pop();
     auto& c = connections_[i];
     if (c.failed || !sending()) continue;
-    c.owed.push_back(due);
+    if (c.owed.count++ == 0) c.owed.first_due = due;
     if (top_up_open(i, now)) touched.push_back(i);
     schedule_.push({due + interval_ns_, i});
   }
@@ -167,8 +167,9 @@ bool WorkerCore::top_up_open(size_t i, int64_t now) {
   }
   // Owed messages still go out while draining: they were due inside the window.
   while (!c.owed.empty() && !c.failed && c.outbox.size() - c.outbox_sent < kOpenOutboxLimit) {
-    c.session.append_message(c.outbox, c.owed.front(), now);
-    c.owed.pop_front();
+    c.session.append_message(c.outbox, c.owed.first_due, now);
+    c.owed.first_due += interval_ns_;
+    --c.owed.count;
     queued = true;
   }
   return queued;
@@ -186,9 +187,9 @@ void WorkerCore::check_late(int64_t now, std::vector<size_t>& failed) {
     // send yet (owed since its scheduled time: the offered rate is not being sustained).
     int64_t oldest = INT64_MAX;
     if (c.session.in_flight() > 0) oldest = c.session.oldest().sent_ns;
-    if (!c.owed.empty()) oldest = std::min(oldest, c.owed.front());
+    if (!c.owed.empty()) oldest = std::min(oldest, c.owed.first_due);
     if (now - oldest > limit) {
-      result_.errors.late_replies += c.session.in_flight() + c.owed.size();
+      result_.errors.late_replies += c.session.in_flight() + c.owed.count;
       error_sample("connection " + std::to_string(i) + ": no reply within " +
                    std::to_string(limit / 1'000'000) + " ms");
       c.failed = true;

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <queue>
 #include <string>
 #include <vector>
@@ -32,10 +31,15 @@ struct Connection {
   size_t outbox_sent = 0;         // engine-specific progress through outbox
   bool failed = false;
   bool want_write = false;        // epoll engine: EPOLLOUT armed
-  // Open loop: scheduled times of messages that are due but not yet in the outbox, because
-  // the outbox already held kOpenOutboxLimit bytes. Timestamps, not payloads: a client that
-  // falls behind owes messages instead of growing (and copying) an unbounded buffer.
-  std::deque<int64_t> owed;
+  // Open loop: messages that are due but not yet in the outbox, because the outbox already
+  // held kOpenOutboxLimit bytes. A connection's sends fall due at a fixed interval, so the
+  // backlog is the first one's due time and a count: a client that falls behind owes
+  // messages in constant memory instead of growing a buffer or a list of due times.
+  struct Owed {
+    int64_t first_due = 0;
+    uint64_t count = 0;
+    bool empty() const { return count == 0; }
+  } owed;
 };
 
 // Per-thread results, merged by the coordinator.
