@@ -940,12 +940,11 @@ class alignas(64) RingWorker {
     io_uring_sqe_set_data(sqe, nullptr);
     for (Connection* c : conns_) {
       c->closing = true;
-      // Closing the descriptor now lets the socket go as soon as its cancelled requests
-      // drop their references. Direct descriptors go with the file table in tear_down().
-      if (!opts_.fixed_files && c->fd >= 0) {
-        ::close(c->fd);
-        c->fd = -1;
-      }
+      // Shut down, not closed: sends and receives this batch queued still name the
+      // descriptor and go in at the next submit. Closed now, its number could be reused by
+      // another thread's open in between and a client's echo written there. Shut down, they
+      // fail at once; finish() or tear_down() closes it.
+      if (!opts_.fixed_files && c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);
     }
     starved_.clear();
     for (Connection* c : conns_) c->starved = false;

@@ -112,9 +112,14 @@ std::string Ring::setup_flags_text() const {
 
 io_uring_sqe* Ring::sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (sqe == nullptr) {
-    io_uring_submit(&ring_);
+  while (sqe == nullptr) {
+    // A full SQ: hand it to the kernel. With SQPOLL, submit only wakes the polling thread,
+    // so wait until it has taken entries; without, submit has taken them (or failed on a
+    // full CQ, which the caller's loop drains: retrying here would spin).
+    const int rc = io_uring_submit(&ring_);
+    if (setup_flags_ & IORING_SETUP_SQPOLL) io_uring_sqring_wait(&ring_);
     sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr && !(setup_flags_ & IORING_SETUP_SQPOLL) && rc <= 0) break;
   }
   return sqe;
 }

@@ -52,7 +52,8 @@ class Ring {
   unsigned features() const { return features_; }        // io_uring_params.features
   bool ring_fd_registered() const { return ring_fd_registered_; }
 
-  // An SQE, submitting what is queued first if the SQ is full.
+  // An SQE, submitting what is queued first if the SQ is full (with SQPOLL, waiting for
+  // the kernel's thread to take entries). Null only if a submit without SQPOLL failed.
   io_uring_sqe* sqe();
 
   // Submits everything queued and waits in the same io_uring_enter until `wait_nr`
