@@ -1,10 +1,11 @@
 #pragma once
 // Shared by the command-line tools: CLI11 parsing with the project's exit codes
-// (0 help, 2 bad usage) and Endpoint flag validation.
+// (0 help, 2 bad usage), Endpoint flag validation and finite-number flag validators.
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,27 @@ inline std::optional<net::Endpoint> parse_endpoint(const char* tool, const std::
   if (endpoint) return *endpoint;
   fmt::print(stderr, "{}: bad address '{}': {}\n", tool, text, endpoint.error().message());
   return std::nullopt;
+}
+
+// A finite number from `min` to `max`, for a flag counting `what` ("seconds"). CLI::Range
+// alone lets "nan" through (every comparison with NaN is false), and NaN or a huge value is
+// undefined behaviour in the integer cast that usually follows.
+inline CLI::Validator FiniteRange(double min, double max, std::string what) {
+  return CLI::Validator(
+      [min, max, what](std::string& input) {
+        double value = 0;
+        if (CLI::detail::lexical_cast(input, value) && std::isfinite(value) && value >= min &&
+            value <= max) {
+          return std::string();
+        }
+        return fmt::format("'{}' is not a number of {} from {} to {}", input, what, min, max);
+      },
+      fmt::format("NUMBER in [{} - {}]", min, max));
+}
+
+// A flag in seconds that becomes a std::chrono duration.
+inline CLI::Validator Seconds(double min_s, double max_s) {
+  return FiniteRange(min_s, max_s, "seconds");
 }
 
 }  // namespace ub::cli

@@ -1,14 +1,18 @@
 // echo_client: the seed's echo client. Connects (create_connection), sends a message,
 // reads the echo back in recv(16)-sized chunks printing each one as the seed does, and
-// verifies it byte for byte. Exit 0 when every echo matched; 1 on mismatch, reset, early
-// EOF or timeout; 2 on bad usage.
+// verifies it byte for byte. After the last round it shuts down its sending side and
+// requires the server's EOF with nothing before it, so a duplicated or extra echo cannot
+// pass. Exit 0 when every echo matched; 1 on mismatch, unexpected bytes, reset, early EOF
+// or timeout; 2 on bad usage.
 
 #include <fmt/core.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -31,16 +35,18 @@ std::string typed_host(const std::string& address) {
   return host;
 }
 
-std::vector<std::byte> make_message(const std::string& text, size_t size, uint64_t seed) {
-  std::vector<std::byte> message;
+// The next round's message: `text`, the same every round as the seed sends it; or, with
+// --size, the next `size` bytes of `rng`, so that with random payloads each round differs
+// and a stale or duplicated echo fails at once instead of passing for the next one.
+void next_message(std::vector<std::byte>& message, const std::string& text, size_t size,
+                  std::mt19937_64& rng) {
   if (size == 0) {
+    message.clear();
     for (char c : text) message.push_back(static_cast<std::byte>(c));
-    return message;
+    return;
   }
-  std::mt19937_64 rng(seed);
   message.resize(size);
   for (auto& b : message) b = static_cast<std::byte>(rng());
-  return message;
 }
 
 // One round trip: send `message` (from a helper thread, so a message larger than the socket
@@ -52,7 +58,10 @@ std::string round_trip(int fd, const std::vector<std::byte>& message, size_t chu
   size_t received = 0;
   std::string failure;
   while (received < message.size()) {
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    // Never past this echo: bytes beyond it are the server's extra, and are left for the
+    // next round or for expect_eof() to report as such.
+    const ssize_t n =
+        ::recv(fd, buffer.data(), std::min(buffer.size(), message.size() - received), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       failure = (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -68,20 +77,60 @@ std::string round_trip(int fd, const std::vector<std::byte>& message, size_t chu
     }
     const std::span<const std::byte> got(buffer.data(), static_cast<size_t>(n));
     if (!quiet) fmt::print("received {}\n", ub::cli::python_bytes_repr(got));
-    const size_t take = std::min(got.size(), message.size() - received);
-    const auto mismatch = std::mismatch(got.begin(), got.begin() + static_cast<ptrdiff_t>(take),
-                                        message.begin() + static_cast<ptrdiff_t>(received));
-    if (mismatch.first != got.begin() + static_cast<ptrdiff_t>(take) || take < got.size()) {
+    const auto mismatch =
+        std::mismatch(got.begin(), got.end(), message.begin() + static_cast<ptrdiff_t>(received));
+    if (mismatch.first != got.end()) {
       failure = fmt::format("echo mismatch at byte {}",
                             received + static_cast<size_t>(mismatch.first - got.begin()));
       break;
     }
-    received += take;
+    received += got.size();
   }
   if (!failure.empty()) ::shutdown(fd, SHUT_RDWR);  // unblocks the sender
   sender.join();
   if (failure.empty() && send_error) failure = "send failed: " + send_error.message();
   return failure;
+}
+
+// After the last round: half-closes and waits up to `timeout` for the server's EOF with
+// nothing before it. Extra bytes (a duplicated echo, say) show only here: with --message
+// every round sends the same bytes, so a copy of echo k passes for echo k+1, and what is
+// left after the last round is never read by a round. Returns an error text, or "".
+std::string expect_eof(int fd, size_t chunk, bool quiet, std::chrono::milliseconds timeout) {
+  if (::shutdown(fd, SHUT_WR) != 0) {
+    return fmt::format("shutdown failed: {}", std::strerror(errno));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::byte> buffer(chunk);
+  size_t extra = 0;
+  const auto unexpected = [&extra] {
+    return fmt::format("{} unexpected byte{} after the last echo", extra, extra == 1 ? "" : "s");
+  };
+  for (;;) {
+    // poll() for what is left of the one timeout, so a server that trickles bytes cannot
+    // stretch the wait (SO_RCVTIMEO restarts with every recv).
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return fmt::format("poll failed: {}", std::strerror(errno));
+    if (ready == 0) {
+      return extra > 0 ? unexpected() + " (and no EOF)"
+                       : "timed out waiting for the server to close after the last echo";
+    }
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = std::strerror(errno);
+      return extra > 0 ? unexpected() + ", then receive failed: " + why
+                       : "receive failed after the last echo: " + why;
+    }
+    if (n == 0) return extra > 0 ? unexpected() : "";
+    const std::span<const std::byte> got(buffer.data(), static_cast<size_t>(n));
+    if (!quiet) fmt::print("received {}\n", ub::cli::python_bytes_repr(got));
+    extra += got.size();
+  }
 }
 
 }  // namespace
@@ -105,8 +154,9 @@ int main(int argc, char** argv) {
   app.add_option("--chunk", chunk, "recv() size, as the seed's recv(16)")
       ->check(CLI::Range(size_t{1}, size_t{16} << 20))
       ->capture_default_str();
-  app.add_option("--timeout", timeout_s, "seconds to wait for the connection and for each reply")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--timeout", timeout_s,
+                 "seconds to wait for the connection, each reply and the close")
+      ->check(ub::cli::Seconds(0.001, 1e6))
       ->capture_default_str();
   app.add_option("--seed", seed, "random seed for --size");
   app.add_flag("-q,--quiet", quiet, "print only the summary, not every chunk");
@@ -114,7 +164,9 @@ int main(int argc, char** argv) {
 
   auto endpoint = ub::cli::parse_endpoint(kTool, address);
   if (!endpoint) return ub::cli::kExitUsage;
-  const auto message = make_message(text, size, seed);
+  std::mt19937_64 rng(seed);
+  std::vector<std::byte> message;
+  next_message(message, text, size, rng);
   if (message.empty()) {
     fmt::print(stderr, "{}: empty message\n", kTool);
     return ub::cli::kExitUsage;
@@ -138,9 +190,11 @@ int main(int argc, char** argv) {
 
   std::string failure;
   for (int i = 0; i < count && failure.empty(); ++i) {
+    if (i > 0) next_message(message, text, size, rng);
     if (!quiet) fmt::print("sending {}\n", ub::cli::python_bytes_repr(message));
     failure = round_trip(sock->get(), message, chunk, quiet);
   }
+  if (failure.empty()) failure = expect_eof(sock->get(), chunk, quiet, timeout);
   fmt::print("closing socket\n");
   if (!failure.empty()) {
     fmt::print(stderr, "{}: {}\n", kTool, failure);

@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "deadline per query, seconds")
-      ->check(CLI::Range(0.001, 3600.0))
+      ->check(ub::cli::Seconds(0.001, 3600.0))
       ->capture_default_str();
   std::vector<std::string> search;
   int ndots = -1;
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
   app.add_option("--rate", options.dns.rate, "dns engine: DNS questions per second (0: no limit)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(ub::cli::FiniteRange(0, 1e9, "questions per second"));
   app.add_option("--server", options.dns.servers,
                  "dns engine: servers (IP, IP:PORT, [IPv6]:PORT; default: resolv.conf's)")
       ->delimiter(',')

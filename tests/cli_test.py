@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """echo_server and echo_client as a user runs them: bad flags, bad addresses, a port in
 use and an unknown back end give a one-line error and exit code 2; the client verifies
-echoes and fails (exit 1) on a dead server; SIGTERM stops the server with a summary."""
+echoes and fails (exit 1) on a dead server, a duplicated echo or a server that does not
+close; SIGTERM stops the server with a summary."""
 
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 SERVER, CLIENT = sys.argv[1], sys.argv[2]
 failures = []
@@ -56,6 +59,9 @@ expect_usage_error([SERVER, "--threads=-3"], "--threads")
 expect_usage_error([CLIENT, "--count=0"], "--count")
 expect_usage_error([CLIENT, "--connect=nohost"], "missing port")
 expect_usage_error([CLIENT, "--frobnicate"], "--frobnicate")
+# Timeouts that would become 0 ms, NaN or an overflowing integer of milliseconds.
+for bad in ["nan", "inf", "0", "-1", "0.0001", "1e300", "1000001"]:
+    expect_usage_error([CLIENT, "--connect=127.0.0.1:1", f"--timeout={bad}"], "--timeout")
 
 # --list-backends names every back end with its availability.
 p = run(SERVER, "--list-backends")
@@ -107,9 +113,95 @@ p = run(CLIENT, f"--connect=127.0.0.1:{silent.getsockname()[1]}", "--timeout=0.5
 check(p.returncode == 1 and "timed out" in p.stderr, f"client vs silent server: {p.stderr!r}")
 silent.close()
 
-# Nobody listening: exit 1 with the reason.
-p = run(CLIENT, f"--connect=127.0.0.1:{mute_port}")
-check(p.returncode == 1 and "Connection refused" in p.stderr, f"refused: {p.stderr!r}")
+# Nobody listening: exit 1 with the reason, also at either end of the --timeout range (1 ms
+# is time enough to be refused, not a timeout).
+for timeout in ["5", "0.001", "1e6"]:
+    p = run(CLIENT, f"--connect=127.0.0.1:{mute_port}", f"--timeout={timeout}")
+    check(p.returncode == 1 and "Connection refused" in p.stderr,
+          f"refused, --timeout={timeout}: {p.stderr!r}")
+
+
+def serve_one(handler):
+    """Serves one connection with handler(conn) on a thread; returns the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(20)
+
+    def run_handler():
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(20)
+                try:
+                    handler(conn)
+                except OSError:
+                    pass  # the client gave up first: its exit and message are what we check
+
+    threading.Thread(target=run_handler, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def recv_exactly(conn, size):
+    data = b""
+    while len(data) < size:
+        got = conn.recv(size - len(data))
+        if not got:
+            return None
+        data += got
+    return data
+
+
+def echo_twice(size):
+    """Echoes each `size`-byte message, then a copy of it a moment later (apart from the
+    echo, as in the reported bug, where it passed for the next round's echo), and closes
+    at the client's EOF."""
+    def handler(conn):
+        while (data := recv_exactly(conn, size)) is not None:
+            conn.sendall(data)
+            time.sleep(0.05)
+            conn.sendall(data)
+    return handler
+
+
+# A server that sends every echo twice: the copies are left over after the last round.
+port = serve_one(echo_twice(42))
+p = run(CLIENT, f"--connect=127.0.0.1:{port}", "--count=3", "-q")
+check(p.returncode == 1 and "126 unexpected bytes after the last echo" in p.stderr
+      and "verified" not in p.stdout, f"client vs doubling server: {p.returncode} "
+      f"{p.stdout!r} {p.stderr!r}")
+
+# With --size every round sends new bytes, so the copy fails the very next round.
+port = serve_one(echo_twice(1000))
+p = run(CLIENT, f"--connect=127.0.0.1:{port}", "--size=1000", "--count=3", "-q")
+check(p.returncode == 1 and "echo mismatch at byte 0" in p.stderr,
+      f"client --size vs doubling server: {p.returncode} {p.stdout!r} {p.stderr!r}")
+
+
+# One byte more than the echo, in the same send: named, and printed as received.
+def echo_plus_one(conn):
+    conn.sendall(recv_exactly(conn, 42) + b"!")
+    recv_exactly(conn, 1)  # the client's EOF
+
+
+port = serve_one(echo_plus_one)
+p = run(CLIENT, f"--connect=127.0.0.1:{port}")
+check(p.returncode == 1 and "1 unexpected byte after the last echo" in p.stderr
+      and "received b'!'" in p.stdout,
+      f"client vs echo plus one: {p.returncode} {p.stdout!r} {p.stderr!r}")
+
+
+# A server that echoes but does not close at the client's EOF: a timeout, exit 1.
+def echo_then_hold(conn):
+    conn.sendall(recv_exactly(conn, 42))
+    recv_exactly(conn, 1)  # the client's EOF
+    time.sleep(3)
+
+
+port = serve_one(echo_then_hold)
+p = run(CLIENT, f"--connect=127.0.0.1:{port}", "--timeout=0.5", "-q")
+check(p.returncode == 1 and "timed out waiting for the server to close" in p.stderr,
+      f"client vs server that holds: {p.returncode} {p.stdout!r} {p.stderr!r}")
 
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

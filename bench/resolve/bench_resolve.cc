@@ -281,13 +281,13 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"dead", "slow", "nxdomain"}));
   app.add_option("--timeout", timeout_s, "system, dns: deadline per name, seconds")
-      ->check(CLI::Range(0.001, 3600.0))
+      ->check(ub::cli::Seconds(0.001, 3600.0))
       ->capture_default_str();
   app.add_option("--tries", dns.tries, "dns: times each question is sent")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
   app.add_option("--rate", dns.rate, "dns: DNS questions per second (0: no limit)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(ub::cli::FiniteRange(0, 1e9, "questions per second"));
   app.add_option("--server", dns.servers, "dns: servers (default: resolv.conf's)")
       ->delimiter(',')
       ->check(CLI::Validator(

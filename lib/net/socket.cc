@@ -41,8 +41,10 @@ Result<UniqueFd> create_connection(const Endpoint& endpoint, std::chrono::millis
     if (errno != EINPROGRESS) return last_error();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      // Rounded up: truncated, a 1 ms timeout is 0 ms left before the first poll() and
+      // fails even a connection that would complete in microseconds.
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return errno_code(ETIMEDOUT);
       pollfd pfd{fd.get(), POLLOUT, 0};
       const int n = ::poll(&pfd, 1, static_cast<int>(left.count()));

@@ -155,7 +155,8 @@ TEST(Cli, BadUsageExitsTwo) {
       {"--ex", "--service", "x"}, {"--hostname", "x"},       {"-f", "/nonexistent/names"},
       {"--threads", "0", "x"},    {"--timeout", "0", "x"},   {"--timeout", "soon", "x"},
       {"--engine", "bind", "x"},  {"--in-flight", "0", "x"}, {"--server", "dns.example", "x"},
-      {"--tries", "0", "x"},      {"--rate", "-1", "x"},     {"--server", "127.0.0.1:99999", "x"}};
+      {"--tries", "0", "x"},      {"--rate", "-1", "x"},     {"--server", "127.0.0.1:99999", "x"},
+      {"--timeout", "nan", "x"},  {"--rate", "nan", "x"}};
   for (const auto& args : bad) {
     const CliRun r = run(args);
     EXPECT_EQ(r.code, 2) << fmt::format("{}", fmt::join(args, " ")) << ": " << r.err;
