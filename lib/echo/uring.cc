@@ -47,10 +47,16 @@
 //   recycled only after the notification CQE), one-shot instead of multishot.
 //
 // Backpressure and bounds:
-// - A connection may hold at most max(config.buffer_size, one buffer) bytes of unsent data.
-//   Past that its multishot recv is cancelled; it is re-armed once the queue has drained to
-//   half. A client that never reads therefore pins a bounded number of buffers; the rest
-//   waits in its socket buffers, as with every other back end.
+// - A connection may hold at most max(config.buffer_size, one buffer) bytes of unsent data,
+//   in at most kMaxPiecesHeld pieces. Past either its multishot recv is cancelled; it is
+//   re-armed once the queue has drained to half. A client that never reads therefore pins a
+//   bounded number of buffers; the rest waits in its socket buffers, as with every other
+//   back end. The piece bound matters with incremental buffers, where a 1-byte piece pins a
+//   whole shared buffer: a client trickling bytes without reading pinned every buffer of
+//   the pool, far under its byte budget, and stalled the ring. Where the kernel can cap a
+//   multishot recv's total (6.17), it is armed with what is left of the byte budget: a
+//   cancel only lands after the batch, and in one batch a multishot recv had taken 20x the
+//   budget (the rest of the client's socket buffer) into the pool.
 // - ENOBUFS (the ring ran dry) ends a multishot recv: backpressure, not an error. The
 //   connection waits on a list and is re-armed after a batch that returned buffers.
 // - max_connections: one atomic count over all rings, touched at accept and close only.
@@ -110,6 +116,7 @@ using namespace std::chrono_literals;
 
 constexpr uint16_t kBufferGroup = 0;
 constexpr unsigned kMaxIov = 8;  // buffers gathered into one sendmsg
+constexpr size_t kMaxPiecesHeld = 4 * kMaxIov;  // unsent pieces one connection may hold
 constexpr unsigned kSqEntries = 2048;
 constexpr unsigned kCqEntries = 32768;
 constexpr auto kAcceptRetry = 50ms;
@@ -230,6 +237,7 @@ class alignas(64) RingWorker {
         incremental_(config.uring.incremental && features.incremental_buffers),
         bundle_(config.uring.bundle && features.bundles && !incremental_),
         min_wait_supported_(features.min_wait),
+        recv_limit_supported_(features.recv_limit),
         open_total_(open_total),
         listener_(std::move(listener)) {}
 
@@ -619,6 +627,10 @@ class alignas(64) RingWorker {
     const unsigned len = bundle_ ? static_cast<unsigned>(budget_) : 0;
     if (opts_.multishot) {
       io_uring_prep_recv_multishot(sqe, c.fd, nullptr, len, 0);
+      if (recv_limit_supported_) {
+        const size_t room = c.held < budget_ ? budget_ - c.held : 1;
+        uring::set_recv_multishot_limit(sqe, static_cast<uint32_t>(room));
+      }
     } else {
       io_uring_prep_recv(sqe, c.fd, nullptr, len, 0);
     }
@@ -647,11 +659,13 @@ class alignas(64) RingWorker {
   void update_recv(Connection& c) {
     if (c.closing || c.peer_done || stopping_) return;
     if (c.recv_armed) {
-      if (c.held >= budget_ && !c.cancel_sent) cancel_recv(c);
+      if ((c.held >= budget_ || c.queue.size() >= kMaxPiecesHeld) && !c.cancel_sent) {
+        cancel_recv(c);
+      }
       return;
     }
     if (c.starved) return;
-    if (c.held <= budget_ / 2) arm_recv(c);
+    if (c.held <= budget_ / 2 && c.queue.size() <= kMaxPiecesHeld / 2) arm_recv(c);
   }
 
   void on_recv(Connection& c, const io_uring_cqe& cqe) {
@@ -957,6 +971,7 @@ class alignas(64) RingWorker {
   const bool incremental_;  // buffers consumed incrementally: pieces_ / consumed_ / done_
   const bool bundle_;
   const bool min_wait_supported_;
+  const bool recv_limit_supported_;  // a multishot recv can be capped in total bytes
   std::atomic<size_t>& open_total_;
 
   net::UniqueFd listener_;

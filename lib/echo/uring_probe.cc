@@ -77,6 +77,36 @@ bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
   return ok;
 }
 
+// A multishot recv capped at one byte in total ends after its first receive (which may
+// take more than the cap: only bundles are trimmed to it).
+bool check_recv_limit(uring::Ring& ring, uring::BufferRing& buffers) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
+  net::UniqueFd a(pair[0]);
+  net::UniqueFd b(pair[1]);
+  io_uring_sqe* sqe = ring.sqe();
+  io_uring_prep_recv_multishot(sqe, a.get(), nullptr, 0, 0);
+  uring::set_recv_multishot_limit(sqe, 1);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers.group_id();
+  sqe->user_data = 5;
+  if (::send(b.get(), "xy", 2, MSG_NOSIGNAL) != 2) return false;
+  io_uring_cqe cqe{};
+  const bool got = wait_for(ring, 5, cqe);
+  if (got && (cqe.flags & IORING_CQE_F_BUFFER)) {
+    buffers.recycle(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    buffers.commit();
+  }
+  if (got && (cqe.flags & IORING_CQE_F_MORE)) {
+    ::shutdown(a.get(), SHUT_RDWR);  // not capped after all: end it
+    io_uring_cqe last{};
+    for (int i = 0; i < 4 && wait_for(ring, 5, last) && (last.flags & IORING_CQE_F_MORE); ++i) {
+    }
+    return false;
+  }
+  return got && cqe.res > 0;
+}
+
 // An incrementally consumed buffer ring: two one-byte receives land back to back in the
 // same buffer, the kernel saying after each that it is not done with it.
 bool check_incremental_buffers(uring::Ring& ring) {
@@ -156,6 +186,7 @@ UringFeatures probe() {
     uring::BufferRing buffers;
     f.buffer_rings = !buffers.init(ring, 0, 4, 64);
     if (f.buffer_rings) f.multishot_recv = check_multishot_recv(ring, buffers);
+    if (f.multishot_recv) f.recv_limit = check_recv_limit(ring, buffers);
   }
   f.incremental_buffers = f.buffer_rings && check_incremental_buffers(ring);
   f.multishot_accept = check_multishot_accept(ring);
@@ -187,6 +218,7 @@ std::string to_string(const UringFeatures& f) {
   add("registered ring fd", f.registered_ring_fd);
   add("multishot accept", f.multishot_accept);
   add("multishot recv", f.multishot_recv);
+  add("multishot recv cap", f.recv_limit);
   add("buffer rings", f.buffer_rings);
   add("bundles", f.bundles);
   add("min-wait", f.min_wait);

@@ -18,6 +18,7 @@ struct UringFeatures {
   bool registered_ring_fd = false;  // 5.18
   bool multishot_accept = false;    // 5.19, checked by accepting a loopback connection
   bool multishot_recv = false;      // 6.0, checked on a socket pair
+  bool recv_limit = false;          // 6.17, a multishot recv's total byte cap, checked likewise
   bool buffer_rings = false;        // 5.19, a provided-buffer ring registered
   bool bundles = false;             // 6.10, IORING_FEAT_RECVSEND_BUNDLE
   bool min_wait = false;            // 6.12, IORING_FEAT_MIN_TIMEOUT: batched waits

@@ -22,6 +22,11 @@ inline constexpr unsigned kFeatMinTimeout = 1U << 15;      // IORING_FEAT_MIN_TI
 inline constexpr uint16_t kPbufRingInc = 2;                 // IOU_PBUF_RING_INC, 6.12
 inline constexpr unsigned kCqeBufMore = 1U << 4;            // IORING_CQE_F_BUF_MORE, 6.12
 
+// A multishot IORING_OP_RECV's total byte cap (6.17): sqe->optlen, which shares its place
+// with file_index in liburing 2.3's struct. The receive ends (no IORING_CQE_F_MORE) once it
+// has taken that many bytes; older kernels reject a nonzero value with -EINVAL.
+inline void set_recv_multishot_limit(io_uring_sqe* sqe, uint32_t bytes) { sqe->file_index = bytes; }
+
 // How to set a ring up. The defaults are what Ring::init(entries, cq_entries) does.
 struct RingSetup {
   unsigned entries = 64;
