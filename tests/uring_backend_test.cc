@@ -9,6 +9,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +20,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "echo/backend.h"
@@ -274,6 +279,159 @@ TEST(UringStop, QueuedRequestsNeverReachAReusedDescriptor) {
     opener.join();
   }
   EXPECT_EQ(stray.load(), 0u) << "bytes of a client's echo arrived in an unrelated socket";
+}
+
+// The local and peer addresses of socket `fd`, or nothing if it is not a connected socket.
+std::optional<std::pair<net::Endpoint, net::Endpoint>> socket_ends(int fd) {
+  sockaddr_storage local{}, peer{};
+  socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+      ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+    return std::nullopt;
+  }
+  return std::pair{net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local), local_len),
+                   net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len)};
+}
+
+// The server's end of `client` (the server runs in this process), or -1.
+int server_side_of(int client) {
+  const auto ends = socket_ends(client);
+  if (!ends) return -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::atoi(entry.path().filename().c_str());
+    if (fd == client) continue;
+    const auto other = socket_ends(fd);
+    if (other && other->first == ends->second && other->second == ends->first) return fd;
+  }
+  return -1;
+}
+
+class UringBackpressure : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (uring_unavailable(why)) GTEST_SKIP() << why;
+  }
+
+  // One ring with `pool` buffers of 4 KiB, few enough that what one client pins shows, and
+  // a byte budget per connection of `budget`.
+  void start(unsigned pool, size_t budget) {
+    auto made = make_backend("uring");
+    ASSERT_TRUE(made.ok()) << made.error().message();
+    server_ = std::move(*made);
+    ServerConfig config;
+    config.threads = 1;
+    config.buffer_size = budget;
+    config.uring.buffer_count = pool;
+    ASSERT_FALSE(server_->start(config));
+  }
+
+  // A client that sends and never reads, with a receive buffer of `rcvbuf` bytes (0: the
+  // default), set before connecting so the window is small from the start.
+  net::UniqueFd non_reader(int rcvbuf) {
+    net::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (rcvbuf > 0) ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    const auto server = server_->local_endpoint();
+    if (::connect(fd.get(), server.sockaddr_ptr(), server.sockaddr_len()) != 0) return {};
+    (void)net::set_nonblocking(fd.get(), true);
+    return fd;
+  }
+
+  // A second client echoes `rounds` 4 KiB messages: "" if every one came back.
+  std::string others_are_served(int rounds, const std::function<void()>& between = {}) {
+    auto y = test::connect_or_fail(server_->local_endpoint());
+    if (!y) return "cannot connect";
+    const std::string message(4096, 'y');
+    for (int i = 0; i < rounds; ++i) {
+      const std::string failed = test::echo_once(y.get(), message);
+      if (!failed.empty()) return "echo " + std::to_string(i) + ": " + failed;
+      if (between) between();
+    }
+    return "";
+  }
+
+  std::unique_ptr<EchoBackend> server_;
+};
+
+// A client that stops reading, then trickles single bytes, each landing in a different
+// shared buffer (another client's data fills them in between): it must not pin them all.
+TEST_F(UringBackpressure, ATricklingNonReaderDoesNotPinThePool) {
+  // A budget far above what the sockets between hold, so the server still receives X's
+  // bytes once its echo to X is blocked.
+  constexpr unsigned kPool = 64;
+  constexpr size_t kBudget = 64 << 10;
+  start(kPool, kBudget);
+  auto x = non_reader(4096);
+  ASSERT_TRUE(x);
+  int xs = -1;
+  for (int i = 0; i < 200 && xs < 0; ++i) {
+    xs = server_side_of(x.get());
+    if (xs < 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(xs, 0) << "the server's end of the connection not found";
+  // A small send buffer on the server's end too, so its echo to X blocks after a few KiB.
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(xs, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  // Send until the server holds some of X's bytes beyond what the sockets hold (its echo
+  // to X is blocked), several checks in a row: an echo in progress holds bytes a moment.
+  const std::vector<char> chunk(1024, 'x');
+  size_t sent = 0, in_server = 0;
+  int streak = 0;
+  for (int i = 0; i < 2000 && streak < 3; ++i) {
+    const ssize_t r = ::send(x.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (r > 0) sent += static_cast<size_t>(r);
+    std::this_thread::sleep_for(3ms);
+    int x_out = 0, x_in = 0, server_out = 0, server_in = 0;
+    ::ioctl(x.get(), SIOCOUTQ, &x_out);
+    ::ioctl(x.get(), FIONREAD, &x_in);
+    ::ioctl(xs, SIOCOUTQNSD, &server_out);
+    ::ioctl(xs, FIONREAD, &server_in);
+    const size_t in_sockets = static_cast<size_t>(x_out) + x_in + server_out + server_in;
+    in_server = sent > in_sockets ? sent - in_sockets : 0;
+    streak = in_server >= 2048 && server_in == 0 ? streak + 1 : 0;
+  }
+  ASSERT_EQ(streak, 3) << "the server never held any of X's bytes";
+  ASSERT_LT(sent, kBudget / 2) << "X's bytes may have reached the byte budget";
+  // More single bytes than the pool has buffers, each after another client's echo.
+  EXPECT_EQ(others_are_served(kPool + 32,
+                              [&] { (void)::send(x.get(), "t", 1, MSG_NOSIGNAL); }),
+            "");
+}
+
+// A client that sends megabytes and never reads: the server takes at most its byte budget
+// (and what one receive adds to it, a buffer) out of the socket. Before the cap a single
+// batch took 20x the budget, the rest of the client's socket buffer, into the pool.
+TEST_F(UringBackpressure, ABulkNonReaderTakesAtMostItsBudget) {
+#if UB_HAVE_URING
+  if (!probe_uring().recv_limit) GTEST_SKIP() << "no multishot recv cap here (Linux 6.17)";
+#endif
+  constexpr size_t kBudget = 16 << 10;
+  start(1024, kBudget);
+  auto x = non_reader(0);
+  ASSERT_TRUE(x);
+  const std::vector<char> chunk(64 << 10, 'x');
+  size_t sent = 0;
+  int stuck = 0;
+  for (int i = 0; i < 2000 && stuck < 20; ++i) {
+    const ssize_t r = ::send(x.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (r > 0) sent += static_cast<size_t>(r);
+    stuck = r > 0 ? 0 : stuck + 1;
+    if (stuck > 0) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(stuck, 20) << "the non-reader's sends never stopped";
+  const int xs = server_side_of(x.get());
+  ASSERT_GE(xs, 0) << "the server's end of the connection not found";
+  // What is in neither socket (X's unsent and unread bytes, the server's unsent echo and
+  // unread input) the server holds.
+  int x_out = 0, x_in = 0, server_out = 0, server_in = 0;
+  ::ioctl(x.get(), SIOCOUTQ, &x_out);
+  ::ioctl(x.get(), FIONREAD, &x_in);
+  ::ioctl(xs, SIOCOUTQNSD, &server_out);
+  ::ioctl(xs, FIONREAD, &server_in);
+  const size_t in_sockets = static_cast<size_t>(x_out) + x_in + server_out + server_in;
+  ASSERT_GE(sent, in_sockets);
+  EXPECT_LE(sent - in_sockets, kBudget + 4096) << "of " << sent << " bytes sent";
+  EXPECT_EQ(others_are_served(8), "");
 }
 
 // A child process running a server, ended however the test leaves: EOF on its stop pipe,
