@@ -14,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -36,6 +37,26 @@ std::string join(const std::vector<std::string>& lines) {
   std::string all;
   for (const auto& l : lines) all += l + "\n";
   return all;
+}
+
+// Context switches so far of process `pid`'s server threads (named "ub-..."): a thread
+// asleep in its wait adds none.
+uint64_t server_thread_switches(pid_t pid) {
+  uint64_t total = 0;
+  const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(task_dir, ec)) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm.rfind("ub-", 0) != 0) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+        if (line.rfind(key, 0) == 0) total += std::stoull(line.substr(std::strlen(key)));
+      }
+    }
+  }
+  return total;
 }
 
 class EchoConformance : public ::testing::TestWithParam<std::string> {
@@ -350,11 +371,13 @@ TEST_P(EchoConformance, RunningOutOfDescriptorsShedsNewConnectionsAndKeepsServin
     if (::setrlimit(RLIMIT_NOFILE, &tight) != 0) ::_exit(4);
     const uint16_t port = (*backend)->local_endpoint().port();
     if (::write(to_parent[1], &port, sizeof(port)) != sizeof(port)) ::_exit(5);
-    char quit;
-    [[maybe_unused]] auto r = ::read(to_child[0], &quit, 1);
-    const uint64_t exhausted = (*backend)->stats().accept_fd_exhausted;
-    (*backend)->stop();
-    if (::write(to_parent[1], &exhausted, sizeof(exhausted)) != sizeof(exhausted)) ::_exit(6);
+    // 's': report accept_fd_exhausted; 'q' (or EOF): report it, stop, exit.
+    for (char command = 's'; command == 's';) {
+      if (::read(to_child[0], &command, 1) != 1) command = 'q';
+      if (command == 'q') (*backend)->stop();
+      const uint64_t exhausted = (*backend)->stats().accept_fd_exhausted;
+      if (::write(to_parent[1], &exhausted, sizeof(exhausted)) != sizeof(exhausted)) ::_exit(6);
+    }
     ::_exit(0);
   }
   ::close(to_parent[1]);
@@ -384,6 +407,20 @@ TEST_P(EchoConformance, RunningOutOfDescriptorsShedsNewConnectionsAndKeepsServin
   }
   EXPECT_GE(served.size(), 1u);
   EXPECT_GE(shed, 1) << "all 20 connections were served: the descriptor limit did not bite";
+
+  // At the limit with nothing queued the server must sleep: no timer retries, and no
+  // shedding attempts counted that shed nothing. One count per connection shed.
+  const uint64_t switches_before = server_thread_switches(child);
+  std::this_thread::sleep_for(500ms);
+  const uint64_t idle_switches = server_thread_switches(child) - switches_before;
+  // A 50 ms retry timer would wake them ten times; a stray wake-up or two is not a spin.
+  EXPECT_LE(idle_switches, 4u) << "the server's threads kept waking at the descriptor limit";
+  ASSERT_EQ(::write(to_child[1], "s", 1), 1);
+  uint64_t exhausted = 0;
+  ASSERT_EQ(::read(to_parent[0], &exhausted, sizeof(exhausted)),
+            static_cast<ssize_t>(sizeof(exhausted)));
+  EXPECT_EQ(exhausted, static_cast<uint64_t>(shed))
+      << "stats().accept_fd_exhausted must count each shed connection once";
   for (auto& fd : served) EXPECT_EQ(echo_once(fd.get(), "still served"), "");
 
   served.clear();  // frees descriptors in the server
@@ -396,10 +433,10 @@ TEST_P(EchoConformance, RunningOutOfDescriptorsShedsNewConnectionsAndKeepsServin
   EXPECT_TRUE(accepted_again) << "the server did not accept again once descriptors freed up";
 
   ASSERT_EQ(::write(to_child[1], "q", 1), 1);
-  uint64_t exhausted = 0;
   EXPECT_EQ(::read(to_parent[0], &exhausted, sizeof(exhausted)),
             static_cast<ssize_t>(sizeof(exhausted)));
-  EXPECT_GE(exhausted, 1u) << "stats().accept_fd_exhausted did not count the shed connections";
+  EXPECT_GE(exhausted, static_cast<uint64_t>(shed))
+      << "stats().accept_fd_exhausted did not count the shed connections";
   int status = 0;
   ::waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;

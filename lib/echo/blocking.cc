@@ -151,11 +151,12 @@ class BlockingBackend final : public EchoBackend {
 
   // Out of descriptors: give up the reserve to accept and drop one pending connection, so
   // the listener stops reporting readable and the client learns at once.
+  // accept4 fails with EMFILE even when the queue is empty: count only a connection shed.
   void shed_one_connection() {
-    fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
     reserve_.reset();
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
+      fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
       accepted_.fetch_add(1, std::memory_order_relaxed);
       reject(fd);
     }

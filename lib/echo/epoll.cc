@@ -24,8 +24,11 @@
 //   only at accept and close. Beyond the cap a connection is accepted and closed at once.
 // - EMFILE/ENFILE: a reserve descriptor (/dev/null) is closed, the pending connection
 //   accepted and closed, the reserve reopened, so the listener's queue drains and clients
-//   learn at once. If even that fails, the listener pauses and is retried every
-//   kAcceptRetry or as soon as this reactor closes a connection. Open connections are served
+//   learn at once. accept4 fails so even with an empty queue (the descriptor is allocated
+//   first): an empty queue, seen once the reserve is freed, ends the round and the reactor
+//   sleeps until the next connection's edge. Only a connection that waits and cannot be shed
+//   pauses the listener, retried every kAcceptRetry or as soon as this reactor closes a
+//   connection. fd_exhausted counts connections shed. Open connections are served
 //   throughout.
 // - stop(): one eventfd write per reactor; each reactor finishes its batch, closes its
 //   connections and listener, records its CPU time and exits. No timeouts are involved, so
@@ -200,31 +203,44 @@ class alignas(64) Reactor {
       const int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK) return;
       if (err == EINTR || err == ECONNABORTED) continue;
-      if ((err == EMFILE || err == ENFILE) && shed_one_connection()) continue;
-      // Out of descriptors with no reserve, out of memory, or an unexpected error: the edge
-      // is consumed, so retry on a timer rather than wait for a new connection.
+      if (err == EMFILE || err == ENFILE) {
+        // accept4 fails so before it looks at the queue: the queue may well be empty.
+        const Shed shed = shed_one_connection();
+        if (shed == Shed::kMaybeMore) continue;
+        // Nothing queued: the next connection raises a new edge. No timer, no retries.
+        if (shed == Shed::kQueueEmpty) return;
+      }
+      // A connection waits that cannot be shed (no reserve), out of memory, or an
+      // unexpected error: the edge is consumed, so retry on a timer rather than wait for a
+      // new connection.
       accept_paused_ = true;
       accept_retry_at_ = Clock::now() + kAcceptRetry;
       return;
     }
   }
 
+  enum class Shed { kMaybeMore, kQueueEmpty, kStuck };
+
   // Out of descriptors: give up the reserve to accept and drop one pending connection, so
-  // the client learns at once instead of waiting in the backlog. False: no reserve to give.
-  bool shed_one_connection() {
-    if (!reserve_) return false;
-    LoopCounters::add(counters_.fd_exhausted);
+  // the client learns at once instead of waiting in the backlog. Counts fd_exhausted only
+  // for a connection actually shed. kStuck: a connection may be waiting and could not be
+  // shed (no reserve to give, or the accept failed).
+  Shed shed_one_connection() {
+    if (!reserve_) return net::connection_waiting(listener_.get()) ? Shed::kStuck : Shed::kQueueEmpty;
     reserve_.reset();
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     const int err = errno;
     if (fd >= 0) {
+      LoopCounters::add(counters_.fd_exhausted);
       LoopCounters::add(counters_.accepted);
       LoopCounters::add(counters_.rejected);
       ::close(fd);
     }
     // May fail if another thread took the descriptor; accept_pending() retries it first.
     reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    return fd >= 0 || err == EINTR || err == ECONNABORTED;
+    if (fd >= 0 || err == EINTR || err == ECONNABORTED) return Shed::kMaybeMore;
+    if (err == EAGAIN || err == EWOULDBLOCK) return Shed::kQueueEmpty;
+    return Shed::kStuck;
   }
 
   void add_connection(int fd) {

@@ -63,9 +63,11 @@
 // - EMFILE/ENFILE: io_uring's accept fails before it even looks for a connection, so the
 //   acceptor does not simply re-arm (that would spin). It sheds whatever is queued (a
 //   reserve descriptor is freed, the connection accepted and closed, the reserve reopened)
-//   and waits for the next connection with a one-shot poll (or a 50 ms timeout when the
-//   reserve is gone), then tries again. With direct descriptors a full table gives ENFILE
-//   after the kernel took and dropped the connection: counted, accept re-armed.
+//   and waits for the next connection with a one-shot poll (or a 50 ms timeout when a
+//   connection waits that cannot be shed: the reserve is gone), then tries again.
+//   fd_exhausted counts the connections shed, not the failed accepts (an empty queue fails
+//   too). With direct descriptors a full table gives ENFILE after the kernel took and
+//   dropped the connection: counted, accept re-armed.
 // - stop(): an eventfd write wakes each ring (a poll on the eventfd is always armed). The
 //   ring shuts its listener down, cancels every request with one IORING_ASYNC_CANCEL_ANY,
 //   closes every connection, drains the cancellations (at most kStopDrain), and tears
@@ -534,12 +536,14 @@ class alignas(64) RingWorker {
     }
     if (stopping_) return;
     if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
-      LoopCounters::add(counters_.fd_exhausted);
       if (opts_.fixed_files) {
         // The table was full: the kernel accepted the connection and dropped it.
+        LoopCounters::add(counters_.fd_exhausted);
         LoopCounters::add(counters_.accepted);
         LoopCounters::add(counters_.rejected);
       } else {
+        // Not counted here: this accept failed before it looked at the queue, which may be
+        // empty. shed_pending() counts the connections it sheds.
         if (!more) wait_to_accept_again(shed_pending());
         return;
       }
@@ -548,35 +552,39 @@ class alignas(64) RingWorker {
   }
 
   // Out of descriptors: accepts and closes every queued connection with the reserve
-  // descriptor's slot, so those clients learn at once. False: no reserve to give.
+  // descriptor's slot, so those clients learn at once; counts fd_exhausted for each.
+  // False: a connection may still wait that could not be shed (no reserve to give, or
+  // the accept failed), so waiting for POLLIN would wake at once.
   bool shed_pending() {
     if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!reserve_) return false;
+    if (!reserve_) return !net::connection_waiting(listener_.get());
     // io_uring's accept wants a blocking listener; this synchronous one must not block.
     (void)net::set_nonblocking(listener_.get(), true);
-    bool reserve_ok = true;
+    bool stuck = false;
     for (int i = 0; i < 4096; ++i) {
       reserve_.reset();
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       const int err = errno;
       if (fd >= 0) {
+        LoopCounters::add(counters_.fd_exhausted);
         LoopCounters::add(counters_.accepted);
         LoopCounters::add(counters_.rejected);
         ::close(fd);
       }
       reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-      if (!reserve_) {
-        reserve_ok = false;
+      if (fd < 0 && (err == EAGAIN || err == EWOULDBLOCK)) break;  // queue empty
+      if (!reserve_ || (fd < 0 && err != EINTR && err != ECONNABORTED)) {
+        stuck = true;
         break;
       }
-      if (fd < 0 && err != EINTR && err != ECONNABORTED) break;  // EAGAIN: queue empty
     }
     (void)net::set_nonblocking(listener_.get(), false);
-    return reserve_ok;
+    return !stuck || !net::connection_waiting(listener_.get());
   }
 
   // Re-arming accept at once would fail at once (the descriptor is allocated before the
-  // queue is looked at): wait for a connection to arrive, or a while if nothing can be shed.
+  // queue is looked at): wait for a connection to arrive, or a while if one waits that
+  // cannot be shed.
   void wait_to_accept_again(bool can_shed) {
     io_uring_sqe* sqe = ring_->sqe();
     if (can_shed) {

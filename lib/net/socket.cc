@@ -69,6 +69,11 @@ Result<Endpoint> local_endpoint(int fd) {
   return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&addr), len);
 }
 
+bool connection_waiting(int listener) {
+  pollfd p{listener, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
 std::error_code set_nonblocking(int fd, bool nonblocking) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) return last_error();

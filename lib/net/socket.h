@@ -24,6 +24,10 @@ Result<UniqueFd> create_connection(const Endpoint& endpoint, std::chrono::millis
 // The address a socket is bound to (port 0 binds read back as the kernel's choice).
 Result<Endpoint> local_endpoint(int fd);
 
+// Whether a connection waits in a listening socket's accept queue. Needs no descriptor (a
+// process out of them can still ask); an error counts as yes, so callers retry.
+bool connection_waiting(int listener);
+
 std::error_code set_nonblocking(int fd, bool nonblocking = true);
 std::error_code set_nodelay(int fd, bool on = true);
 // Receive/send timeouts for blocking sockets (SO_RCVTIMEO / SO_SNDTIMEO); 0 disables.
