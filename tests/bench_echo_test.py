@@ -2,16 +2,19 @@
 """bench_echo as a user runs it: bad flag values are usage errors (exit 2); a tiny run of
 every back end is error-free and writes valid Google Benchmark JSON that Debian's
 compare.py reads and .hgrm files; open loop reports corrected percentiles; and a server
-that corrupts echoes makes bench_echo count the errors, say so loudly and exit non-zero."""
+that corrupts echoes, stalls in stream mode or sends more after the last reply makes
+bench_echo count the errors, say so loudly and exit non-zero."""
 
 import glob
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 BENCH = sys.argv[1]
 COMPARE = "/usr/share/benchmark/compare.py"
@@ -165,15 +168,34 @@ silent.close()
 check(p.returncode == 1, f"silent server: exit {p.returncode}, want 1")
 check("MEASURED NO ROUND TRIP" in p.stderr, f"silent server: stderr {p.stderr!r}")
 
+def fault_server(handler):
+    """A listener on 127.0.0.1 running handler(conn, stop) per connection in a thread.
+    Returns (port, stop): set stop to end it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def accept_loop():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=handler, args=(conn, stop), daemon=True).start()
+        listener.close()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    return listener.getsockname()[1], stop
+
+
+def readable(conn, seconds):
+    return bool(select.select([conn], [], [], seconds)[0])
+
+
 # A server that corrupts one echoed byte in 10,000: bench_echo must notice and fail.
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(64)
-port = listener.getsockname()[1]
-stop = threading.Event()
-
-
-def corrupting_echo(conn):
+def corrupting_echo(conn, stop):
     echoed = 0
     conn.settimeout(0.2)
     while not stop.is_set():
@@ -196,23 +218,118 @@ def corrupting_echo(conn):
     conn.close()
 
 
-def accept_loop():
-    listener.settimeout(0.2)
-    while not stop.is_set():
-        try:
-            conn, _ = listener.accept()
-        except socket.timeout:
-            continue
-        threading.Thread(target=corrupting_echo, args=(conn,), daemon=True).start()
-
-
-threading.Thread(target=accept_loop, daemon=True).start()
+port, stop = fault_server(corrupting_echo)
 p = run(f"--connect=127.0.0.1:{port}", "--clients=2", "--duration=0.5s", "--warmup=0.1s",
         "--no-pin")
 stop.set()
 check(p.returncode == 1, f"corrupting server: exit {p.returncode}, want 1")
 check("ERRORS" in p.stderr and "mismatch" in p.stderr and "differs" in p.stderr,
       f"corrupting server: stderr {p.stderr!r}")
+
+
+# Servers that misbehave only where a run used not to look: in stream mode once the echo
+# stops partway or at the very end, and after the last reply. Blocking sends: the client
+# reads until it closes, and then a send fails.
+def stalling_echo(conn, stop):
+    """Echoes the first 1 MiB, then reads on and echoes nothing."""
+    left = 1 << 20
+    try:
+        while not stop.is_set():
+            if not readable(conn, 0.2):
+                continue
+            data = conn.recv(65536)
+            if not data:
+                break
+            if left > 0:
+                conn.sendall(data[:left])
+                left -= min(left, len(data))
+    except OSError:
+        pass
+    conn.close()
+
+
+def tail_corrupting_echo(conn, stop):
+    """Echoes each chunk once the next arrives; after 50 ms without input, the held chunk
+    with its last byte flipped: only the end of a run, once the client stops, goes bad."""
+    held = b""
+    try:
+        while not stop.is_set():
+            if not readable(conn, 0.05):
+                if held:
+                    conn.sendall(held[:-1] + bytes([held[-1] ^ 1]))
+                    held = b""
+                continue
+            data = conn.recv(65536)
+            if not data:
+                break
+            conn.sendall(held)
+            held = data
+    except OSError:
+        pass
+    conn.close()
+
+
+def resending_echo(conn, stop):
+    """Echoes faithfully, but 100 ms after its input stops (idle, or at EOF) sends its last
+    echo again, once, and closes a half-closed connection only after that."""
+    last = b""
+    try:
+        while not stop.is_set():
+            data = conn.recv(65536) if readable(conn, 0.1) else None
+            if data:
+                conn.sendall(data)
+                last = data
+                continue
+            if data == b"":
+                time.sleep(0.1)
+            if last:
+                conn.sendall(last)
+                last = b""
+            if data == b"":
+                break
+    except OSError:
+        pass
+    conn.close()
+
+
+def lingering_echo(conn, stop):
+    """Echoes faithfully but never closes a half-closed connection (TCP allows it)."""
+    try:
+        while not stop.is_set():
+            if not readable(conn, 0.2):
+                continue
+            data = conn.recv(65536)
+            if not data:
+                stop.wait(30)
+                break
+            conn.sendall(data)
+    except OSError:
+        pass
+    conn.close()
+
+
+STREAM = ["--mode=stream", "--size=16384"]
+for engine in ["epoll", "uring"]:
+    for handler, args, want, needles in [
+            (stalling_echo, STREAM + ["--reply-timeout=0.3s"], 1, ["late", "bytes unechoed"]),
+            (tail_corrupting_echo, STREAM, 1, ["mismatch", "differs"]),
+            (resending_echo, [], 1, ["mismatch", "differs"]),
+            (lingering_echo, [], 0, [])]:
+        what = f"{handler.__name__}, --client-engine={engine}"
+        port, stop = fault_server(handler)
+        began = time.monotonic()
+        p = run(f"--connect=127.0.0.1:{port}", "--clients=2", "--duration=0.3s", "--warmup=0s",
+                "--no-pin", f"--client-engine={engine}", *args)
+        took = time.monotonic() - began
+        stop.set()
+        if engine == "uring" and p.returncode == 2 and "unavailable" in p.stderr:
+            print(f"skipped {what}: {p.stderr.strip()}")
+            break
+        check(p.returncode == want, f"{what}: exit {p.returncode}, want {want}; {p.stderr!r}")
+        for needle in needles:
+            check(needle in p.stderr, f"{what}: stderr {p.stderr!r} lacks {needle!r}")
+        # Waiting for the server's EOF is bounded well below --reply-timeout's 5 s.
+        check(took < 4, f"{what}: took {took:.1f} s")
 
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "echo/backend.h"
+#include "load/worker.h"
 #include "net/socket.h"
 
 namespace ub::load {
@@ -199,6 +200,22 @@ TEST_P(LoadAgainstFaults, ASilentServerIsCountedAsLateReplies) {
   auto result = run_load(config);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->errors.late_replies, 20u);
+}
+
+// Stream messages carry no timings: the check is that echoed bytes keep arriving.
+TEST_P(LoadAgainstFaults, ASilentServerIsCountedAsLateRepliesInStreamMode) {
+  FaultyServer server(FaultyServer::Fault::kSilent);
+  auto config = quick_config(server.endpoint(), GetParam());
+  config.model = LoadModel::kStream;
+  config.message_size = 16384;
+  config.reply_timeout = 100ms;
+  auto result = run_load(config);
+  ASSERT_TRUE(result.ok());
+  // Every connection fails with its whole window (16 messages of 16 KiB) unechoed.
+  EXPECT_EQ(result->errors.late_replies, 20u * (WorkerCore::kStreamWindow / 16384));
+  EXPECT_EQ(result->errors.total(), result->errors.late_replies);
+  ASSERT_FALSE(result->error_samples.empty());
+  EXPECT_NE(result->error_samples[0].find("unechoed"), std::string::npos);
 }
 
 // Resident memory of this process (VmRSS), in bytes.

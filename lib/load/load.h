@@ -91,7 +91,8 @@ struct PhaseHooks {
 // Whether the io_uring client engine can run here; empty when it can, else the reason.
 std::string uring_engine_unavailable_reason();
 
-// Connects every connection (paced, retried), warms up, measures, drains, closes.
+// Connects every connection (paced, retried), warms up, measures, drains (every sent byte
+// back), half-closes and reads to EOF (extra bytes are mismatches), closes.
 // Errors from the run are in the result; a returned error means the run could not start
 // (bad configuration, engine unavailable).
 Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks = {});

@@ -75,6 +75,8 @@ class Session {
   }
 
   uint64_t received_bytes() const { return received_bytes_; }
+  // Bytes handed to append_message whose echo has not arrived (whole or in part).
+  uint64_t unechoed_bytes() const { return sent_messages_ * pattern_.size() - received_bytes_; }
   uint64_t mismatch_at() const { return mismatch_at_; }
 
  private:

@@ -1,6 +1,7 @@
 #include "load/worker.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -28,7 +29,7 @@ WorkerCore::WorkerCore(const LoadConfig& config, const std::atomic<Phase>& phase
   for (size_t i = 0; i < fds.size(); ++i) {
     connections_.push_back(
         Connection{std::move(fds[i]), Session(config.message_size, config.seed * 7919 + first_id + i),
-                   {}, 0, false, false, {}});
+                   {}, 0, false, false, 0, {}});
   }
 }
 
@@ -53,16 +54,22 @@ bool WorkerCore::advance_phase(int64_t now) {
     phase_seen_ = phase;
   }
   if (phase_seen_ != Phase::kDrain) return true;
+  if (closing_) {
+    if (now >= close_deadline_) return false;  // the rest keep their half-closed ends open
+    for (const auto& c : connections_) {
+      if (!c.failed) return true;  // no EOF yet
+    }
+    return false;
+  }
+  // Stream mode too: its last window of bytes (sent, not yet echoed) is verified here.
   bool outstanding = false;
   for (const auto& c : connections_) {
-    if (!c.failed && config_.model != LoadModel::kStream &&
-        (c.session.in_flight() > 0 || !c.owed.empty())) {
+    if (!c.failed && (c.session.in_flight() > 0 || !c.owed.empty())) {
       outstanding = true;
       break;
     }
   }
-  if (!outstanding) return false;
-  if (now < drain_deadline_) return true;
+  if (outstanding && now < drain_deadline_) return true;
   for (size_t i = 0; i < connections_.size(); ++i) {
     auto& c = connections_[i];
     if (!c.failed && (c.session.in_flight() > 0 || !c.owed.empty())) {
@@ -73,7 +80,16 @@ bool WorkerCore::advance_phase(int64_t now) {
       c.failed = true;
     }
   }
-  return false;
+  // Every reply is in, yet the server may still send more (a duplicated echo, say), which
+  // the run would never see if it ended now. Half-close: a server finishes the connection
+  // once it has echoed everything, and any byte before its EOF is one never sent, which
+  // on_received counts as a mismatch. The measurement window is already closed.
+  for (auto& c : connections_) {
+    if (!c.failed) (void)::shutdown(c.fd.get(), SHUT_WR);  // errors show on the read side
+  }
+  closing_ = true;
+  close_deadline_ = now + std::min(config_.reply_timeout.count(), kCloseWaitNs);
+  return true;
 }
 
 void WorkerCore::queue_initial(int64_t now) {
@@ -90,6 +106,7 @@ void WorkerCore::queue_initial(int64_t now) {
   }
   for (size_t i = 0; i < connections_.size(); ++i) {
     if (config_.model == LoadModel::kStream) {
+      connections_[i].last_echo_ns = now;
       refill_stream(i, now);
     } else {
       for (int k = 0; k < config_.pipeline; ++k) {
@@ -112,6 +129,7 @@ bool WorkerCore::on_received(size_t i, const std::byte* data, size_t n, int64_t 
       }
     }
   });
+  c.last_echo_ns = now;
   if (measuring_) {
     result_.round_trips += replies;
     result_.bytes_received += n;
@@ -137,7 +155,7 @@ void WorkerCore::refill_stream(size_t i, int64_t now) {
   auto& c = connections_[i];
   const uint64_t size = c.session.message_size();
   for (;;) {
-    const uint64_t unechoed = c.session.sent_messages() * size - c.session.received_bytes();
+    const uint64_t unechoed = c.session.unechoed_bytes();
     if (!sending() || (unechoed > 0 && unechoed + size > kStreamWindow)) break;
     c.session.append_message(c.outbox, now, now, /*track=*/false);
   }
@@ -178,19 +196,28 @@ bool WorkerCore::top_up_open(size_t i, int64_t now) {
 void WorkerCore::check_late(int64_t now, std::vector<size_t>& failed) {
   if (now < next_late_check_) return;
   next_late_check_ = now + kLateCheckEveryNs;
-  if (config_.model == LoadModel::kStream) return;
+  const bool stream = config_.model == LoadModel::kStream;
   const int64_t limit = config_.reply_timeout.count();
   for (size_t i = 0; i < connections_.size(); ++i) {
     auto& c = connections_[i];
     if (c.failed || (c.session.in_flight() == 0 && c.owed.empty())) continue;
     // The oldest thing this connection waits for: a reply, or a message it could not even
     // send yet (owed since its scheduled time: the offered rate is not being sustained).
+    // Stream messages have no timings: there it is the last progress of the echo, so a
+    // server that stalls or stops echoing partway fails instead of just lowering MB/s.
     int64_t oldest = INT64_MAX;
-    if (c.session.in_flight() > 0) oldest = c.session.oldest().sent_ns;
+    if (stream) {
+      oldest = c.last_echo_ns;
+    } else if (c.session.in_flight() > 0) {
+      oldest = c.session.oldest().sent_ns;
+    }
     if (!c.owed.empty()) oldest = std::min(oldest, c.owed.first_due);
     if (now - oldest > limit) {
       result_.errors.late_replies += c.session.in_flight() + c.owed.count;
-      error_sample("connection " + std::to_string(i) + ": no reply within " +
+      error_sample("connection " + std::to_string(i) + ": " +
+                   (stream ? std::to_string(c.session.unechoed_bytes()) + " bytes unechoed, none "
+                                 "back within "
+                           : std::string("no reply within ")) +
                    std::to_string(limit / 1'000'000) + " ms");
       c.failed = true;
       failed.push_back(i);

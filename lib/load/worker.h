@@ -31,6 +31,9 @@ struct Connection {
   size_t outbox_sent = 0;         // engine-specific progress through outbox
   bool failed = false;
   bool want_write = false;        // epoll engine: EPOLLOUT armed
+  // Stream mode: when echoed bytes last arrived (or the stream began). Its messages carry
+  // no timings, so a stalled server shows as bytes outstanding and no progress since then.
+  int64_t last_echo_ns = 0;
   // Open loop: messages that are due but not yet in the outbox, because the outbox already
   // held kOpenOutboxLimit bytes. A connection's sends fall due at a fixed interval, so the
   // backlog is the first one's due time and a count: a client that falls behind owes
@@ -60,6 +63,10 @@ class WorkerCore {
   static constexpr size_t kMaxSamples = 5;
   static constexpr size_t kStreamWindow = 256 << 10;  // stream mode: unechoed bytes in flight
   static constexpr size_t kOpenOutboxLimit = 256 << 10;  // open loop: queued bytes per connection
+  // After the drain: how long half-closed connections may take to send EOF (at most
+  // reply_timeout). Bytes arriving meanwhile are checked; a server still silent then may
+  // simply keep half-closed connections open, so waiting ends there without an error.
+  static constexpr int64_t kCloseWaitNs = 500'000'000;
 
   WorkerCore(const LoadConfig& config, const std::atomic<Phase>& phase,
              std::vector<net::UniqueFd> fds, uint64_t first_id);
@@ -70,8 +77,10 @@ class WorkerCore {
   WorkerResult& result() { return result_; }
   const LoadConfig& config() const { return config_; }
 
-  // Reads the shared phase; records CPU at the window edges. Returns false once draining
-  // is over (every reply in or timed out): the engine's loop should end.
+  // Reads the shared phase; records CPU at the window edges. Once the window has closed,
+  // waits for every reply (or its timeout), then half-closes the healthy connections and
+  // waits briefly for their EOF, so bytes the server sends after the last reply are still
+  // read and checked. Returns false when that is over: the engine's loop should end.
   bool advance_phase(int64_t now);
   bool sending() const { return phase_seen_ != Phase::kDrain; }
 
@@ -90,9 +99,11 @@ class WorkerCore {
   // Returns whether it queued anything.
   bool top_up_open(size_t i, int64_t now);
   // Late replies: connections whose oldest outstanding reply is older than reply_timeout
-  // fail. Call every ~100 ms; cheap.
+  // fail; in stream mode, connections with unechoed bytes and no echo for reply_timeout.
+  // Call every ~100 ms; cheap.
   void check_late(int64_t now, std::vector<size_t>& failed);
-  // A socket error or EOF on connection i.
+  // A socket error or EOF on connection i. An EOF with nothing outstanding after the
+  // window (the server closing a half-closed connection) is the normal end, not an error.
   void fail(size_t i, int err);
   // Nanoseconds until the next periodic duty (late check or due send), for the wait timeout.
   int64_t wait_budget_ns(int64_t now) const;
@@ -105,6 +116,8 @@ class WorkerCore {
   Phase phase_seen_ = Phase::kWarmup;
   bool measuring_ = false;
   int64_t drain_deadline_ = 0;
+  bool closing_ = false;      // drained: healthy connections half-closed, awaiting EOF
+  int64_t close_deadline_ = 0;
   int64_t next_late_check_ = 0;
   std::chrono::nanoseconds cpu_at_start_{};
   uint64_t switches_at_start_ = 0;
