@@ -56,6 +56,12 @@ inline void add_uring_flags(CLI::App& app, UringFlags& f) {
       ->capture_default_str()
       ->check(CLI::Range(0u, 1000000u))
       ->group(group);
+  app.add_option("--uring-recv-cap", o.recv_cap,
+                 "end a multishot recv after N byte budgets less what is held (Linux 6.17; "
+                 "0: no cap): bounds what a non-reading client pulls into the pool")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1024u))
+      ->group(group);
   app.add_option("--uring-batch-hold", o.batch_hold_share,
                  "a wait asks for as many completions as the last batch had while that batch "
                  "was at most 1/N of the ring's connections, else half; 0: always half")

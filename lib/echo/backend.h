@@ -36,6 +36,10 @@ struct UringOptions {
   unsigned batch_wait_us = 100;  // longest a finished completion waits for its batch
   unsigned batch_hold_share = 8;  // ask for a whole last batch while it was <= 1/N of the
                                   // connections, else half of it (0: always half)
+  // A multishot recv ends after N byte budgets (--buffer-size) less what the connection
+  // holds (Linux 6.17; 0: no cap). Bounds what a client that never reads pulls into the
+  // pool in one batch, but each end costs a re-arm: at 1, stream mode took 2x the CPU.
+  unsigned recv_cap = 0;
 };
 
 // "multishot,defer_taskrun,...,buffers=4096x4096,batch=256/100us,hold=1/8": for result
@@ -57,6 +61,7 @@ inline std::string to_string(const UringOptions& o) {
   s += ",buffers=" + std::to_string(o.buffer_count) + "x" + std::to_string(o.buffer_size);
   s += ",batch=" + std::to_string(o.batch) + "/" + std::to_string(o.batch_wait_us) + "us";
   s += ",hold=1/" + std::to_string(o.batch_hold_share);
+  if (o.recv_cap != 0) s += ",recv_cap=" + std::to_string(o.recv_cap);
   return s;
 }
 

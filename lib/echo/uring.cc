@@ -53,10 +53,12 @@
 //   bounded number of buffers; the rest waits in its socket buffers, as with every other
 //   back end. The piece bound matters with incremental buffers, where a 1-byte piece pins a
 //   whole shared buffer: a client trickling bytes without reading pinned every buffer of
-//   the pool, far under its byte budget, and stalled the ring. Where the kernel can cap a
-//   multishot recv's total (6.17), it is armed with what is left of the byte budget: a
-//   cancel only lands after the batch, and in one batch a multishot recv had taken 20x the
-//   budget (the rest of the client's socket buffer) into the pool.
+//   the pool, far under its byte budget, and stalled the ring. The byte budget itself is
+//   checked after each batch, so a client that sends and never reads gets one batch of
+//   multishot completions past it (54 KB for a 16 KiB budget in the test; up to the rest of
+//   its socket buffer). UringOptions::recv_cap (Linux 6.17) caps each multishot recv's total
+//   instead; off by default, since every cap reached costs a re-arm: capped at one budget,
+//   stream mode at 16 KiB took 2x the server CPU per echo, at 4 budgets 1.46x, at 64 none.
 // - ENOBUFS (the ring ran dry) ends a multishot recv: backpressure, not an error. The
 //   connection waits on a list and is re-armed after a batch that returned buffers.
 // - max_connections: one atomic count over all rings, touched at accept and close only.
@@ -239,7 +241,7 @@ class alignas(64) RingWorker {
         incremental_(config.uring.incremental && features.incremental_buffers),
         bundle_(config.uring.bundle && features.bundles && !incremental_),
         min_wait_supported_(features.min_wait),
-        recv_limit_supported_(features.recv_limit),
+        recv_cap_(features.recv_limit ? config.uring.recv_cap * budget_ : 0),
         open_total_(open_total),
         listener_(std::move(listener)) {}
 
@@ -635,8 +637,8 @@ class alignas(64) RingWorker {
     const unsigned len = bundle_ ? static_cast<unsigned>(budget_) : 0;
     if (opts_.multishot) {
       io_uring_prep_recv_multishot(sqe, c.fd, nullptr, len, 0);
-      if (recv_limit_supported_) {
-        const size_t room = c.held < budget_ ? budget_ - c.held : 1;
+      if (recv_cap_ != 0) {
+        const size_t room = recv_cap_ - std::min(c.held, recv_cap_ - 1);
         uring::set_recv_multishot_limit(sqe, static_cast<uint32_t>(room));
       }
     } else {
@@ -979,7 +981,7 @@ class alignas(64) RingWorker {
   const bool incremental_;  // buffers consumed incrementally: pieces_ / consumed_ / done_
   const bool bundle_;
   const bool min_wait_supported_;
-  const bool recv_limit_supported_;  // a multishot recv can be capped in total bytes
+  const size_t recv_cap_;  // a multishot recv's total byte cap (0: none, or no kernel support)
   std::atomic<size_t>& open_total_;
 
   net::UniqueFd listener_;
