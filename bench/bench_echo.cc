@@ -159,15 +159,18 @@ std::string make_plan(const Options& o, Plan& plan) {
     // count of nanoseconds the schedule can step by.
     const double interval_ns = 1e9 * static_cast<double>(c) / o.rate;
     if (interval_ns < 1e3 || interval_ns > 86400e9) {
-      return fmt::format("--rate: {:g}/s over {} connections is one send every {:g} ns per "
-                         "connection; it must be between 1 µs and a day", o.rate, c, interval_ns);
+      return fmt::format(
+          "--rate: {:g}/s over {} connections is one send every {:g} ns per "
+          "connection; it must be between 1 µs and a day",
+          o.rate, c, interval_ns);
     }
   }
   // What the closed loop keeps in flight is allocated up front, per connection and in all.
   const uint64_t max_size = *std::max_element(plan.sizes.begin(), plan.sizes.end());
   const uint64_t max_clients = *std::max_element(plan.clients.begin(), plan.clients.end());
   const uint64_t in_flight = max_size * static_cast<uint64_t>(o.pipeline);
-  if (in_flight > (64u << 20)) return "--pipeline x --size: at most 64 MiB in flight per connection";
+  if (in_flight > (64u << 20))
+    return "--pipeline x --size: at most 64 MiB in flight per connection";
   if (in_flight * max_clients > (4ull << 30)) {
     return "--clients x --pipeline x --size: at most 4 GiB in flight over all connections";
   }

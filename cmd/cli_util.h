@@ -2,9 +2,9 @@
 // Shared by the command-line tools: CLI11 parsing with the project's exit codes
 // (0 help, 2 bad usage), Endpoint flag validation and finite-number flag validators.
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <optional>
 #include <string>

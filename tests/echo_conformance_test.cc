@@ -2,14 +2,13 @@
 // Run one back end with `echo_conformance_test --backend=NAME` (meson runs one test per
 // back end); an unavailable back end exits 77 with its reason, which meson shows as SKIP.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <atomic>
 #include <csignal>

@@ -19,11 +19,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "echo/backend.h"
@@ -394,8 +394,7 @@ TEST_F(UringBackpressure, ATricklingNonReaderDoesNotPinThePool) {
   ASSERT_EQ(streak, 3) << "the server never held any of X's bytes";
   ASSERT_LT(sent, kBudget / 2) << "X's bytes may have reached the byte budget";
   // More single bytes than the pool has buffers, each after another client's echo.
-  EXPECT_EQ(others_are_served(kPool + 32,
-                              [&] { (void)::send(x.get(), "t", 1, MSG_NOSIGNAL); }),
+  EXPECT_EQ(others_are_served(kPool + 32, [&] { (void)::send(x.get(), "t", 1, MSG_NOSIGNAL); }),
             "");
 }
 
@@ -523,8 +522,8 @@ TEST(UringSqpoll, BatchLargerThanTheSubmissionQueue) {
   echoed = 0;
   for (const auto& fd : clients) {
     char reply[4];
-    echoed += ::recv(fd.get(), reply, sizeof(reply), MSG_WAITALL) == 4 &&
-              std::string(reply, 4) == "ping";
+    echoed +=
+        ::recv(fd.get(), reply, sizeof(reply), MSG_WAITALL) == 4 && std::string(reply, 4) == "ping";
   }
   EXPECT_EQ(echoed, static_cast<size_t>(kClients)) << "after the receives";
   const int status = child.finish();

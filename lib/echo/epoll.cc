@@ -226,7 +226,8 @@ class alignas(64) Reactor {
   // for a connection actually shed. kStuck: a connection may be waiting and could not be
   // shed (no reserve to give, or the accept failed).
   Shed shed_one_connection() {
-    if (!reserve_) return net::connection_waiting(listener_.get()) ? Shed::kStuck : Shed::kQueueEmpty;
+    if (!reserve_)
+      return net::connection_waiting(listener_.get()) ? Shed::kStuck : Shed::kQueueEmpty;
     reserve_.reset();
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     const int err = errno;

@@ -28,8 +28,8 @@ WorkerCore::WorkerCore(const LoadConfig& config, const std::atomic<Phase>& phase
   connections_.reserve(fds.size());
   for (size_t i = 0; i < fds.size(); ++i) {
     connections_.push_back(
-        Connection{std::move(fds[i]), Session(config.message_size, config.seed * 7919 + first_id + i),
-                   {}, 0, false, false, 0, {}});
+        Connection{.fd = std::move(fds[i]),
+                   .session = Session(config.message_size, config.seed * 7919 + first_id + i)});
   }
 }
 
@@ -214,10 +214,10 @@ void WorkerCore::check_late(int64_t now, std::vector<size_t>& failed) {
     if (!c.owed.empty()) oldest = std::min(oldest, c.owed.first_due);
     if (now - oldest > limit) {
       result_.errors.late_replies += c.session.in_flight() + c.owed.count;
-      error_sample("connection " + std::to_string(i) + ": " +
-                   (stream ? std::to_string(c.session.unechoed_bytes()) + " bytes unechoed, none "
-                                 "back within "
-                           : std::string("no reply within ")) +
+      const std::string what =
+          stream ? std::to_string(c.session.unechoed_bytes()) + " bytes unechoed, none back"
+                 : std::string("no reply");
+      error_sample("connection " + std::to_string(i) + ": " + what + " within " +
                    std::to_string(limit / 1'000'000) + " ms");
       c.failed = true;
       failed.push_back(i);

@@ -27,7 +27,7 @@ inline int64_t now_ns() {
 struct Connection {
   net::UniqueFd fd;
   Session session;
-  std::vector<std::byte> outbox;  // bytes queued and not yet handed to the kernel
+  std::vector<std::byte> outbox{};  // bytes queued and not yet handed to the kernel
   size_t outbox_sent = 0;         // engine-specific progress through outbox
   bool failed = false;
   bool want_write = false;        // epoll engine: EPOLLOUT armed
@@ -42,7 +42,7 @@ struct Connection {
     int64_t first_due = 0;
     uint64_t count = 0;
     bool empty() const { return count == 0; }
-  } owed;
+  } owed{};
 };
 
 // Per-thread results, merged by the coordinator.
@@ -116,7 +116,7 @@ class WorkerCore {
   Phase phase_seen_ = Phase::kWarmup;
   bool measuring_ = false;
   int64_t drain_deadline_ = 0;
-  bool closing_ = false;      // drained: healthy connections half-closed, awaiting EOF
+  bool closing_ = false;  // drained: healthy connections half-closed, awaiting EOF
   int64_t close_deadline_ = 0;
   int64_t next_late_check_ = 0;
   std::chrono::nanoseconds cpu_at_start_{};

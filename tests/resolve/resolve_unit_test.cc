@@ -458,7 +458,8 @@ int pool_threads() {
 
 // Waits (bounded) for earlier tests' abandoned workers to leave.
 bool no_pool_threads_left() {
-  for (int i = 0; i < 1000 && pool_threads() > 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  for (int i = 0; i < 1000 && pool_threads() > 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
   return pool_threads() == 0;
 }
 
