@@ -143,17 +143,26 @@ Mappings mappings() {
   return m;
 }
 
+// Why io_uring cannot run here, or false.
+bool uring_unavailable(std::string& why) {
+#if UB_HAVE_URING
+  why = probe_uring().backend_unavailable_reason();
+  if (!why.empty()) why = "io_uring unavailable: " + why;
+#else
+  why = "built without liburing";
+#endif
+  return !why.empty();
+}
+
 class UringVariants : public ::testing::TestWithParam<Variant> {
  protected:
   void SetUp() override {
+    std::string why;
+    if (uring_unavailable(why)) GTEST_SKIP() << why;
 #if UB_HAVE_URING
-    const std::string why = probe_uring().backend_unavailable_reason();
-    if (!why.empty()) GTEST_SKIP() << "io_uring unavailable: " << why;
     if (GetParam().needs_incremental && !probe_uring().incremental_buffers) {
       GTEST_SKIP() << "no incrementally consumed buffer rings here (IOU_PBUF_RING_INC, Linux 6.12)";
     }
-#else
-    GTEST_SKIP() << "built without liburing";
 #endif
   }
 };
@@ -218,15 +227,6 @@ TEST_P(UringVariants, EchoesResetsHalfClosesAndLeavesNothingBehind) {
 
 INSTANTIATE_TEST_SUITE_P(Options, UringVariants, ::testing::ValuesIn(variants()),
                          [](const auto& info) { return std::string(info.param.name); });
-
-bool uring_unavailable(std::string& why) {
-#if UB_HAVE_URING
-  why = probe_uring().backend_unavailable_reason();
-#else
-  why = "built without liburing";
-#endif
-  return !why.empty();
-}
 
 // stop() must not close a descriptor that requests queued in the same batch still name:
 // another thread's open could get the number, and a client's echo would be written into
