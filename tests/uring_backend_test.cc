@@ -306,6 +306,19 @@ int server_side_of(int client) {
   return -1;
 }
 
+// Bytes of a client's stream sitting in the two sockets: the client's unsent and unread
+// bytes, the server end's unsent echo and unread input. What a client sent and is in
+// neither, the server holds. `server_in` gets the last alone.
+size_t bytes_in_sockets(int client, int server_end, int* server_in = nullptr) {
+  int client_out = 0, client_in = 0, server_out = 0, in = 0;
+  ::ioctl(client, SIOCOUTQ, &client_out);
+  ::ioctl(client, FIONREAD, &client_in);
+  ::ioctl(server_end, SIOCOUTQNSD, &server_out);
+  ::ioctl(server_end, FIONREAD, &in);
+  if (server_in != nullptr) *server_in = in;
+  return static_cast<size_t>(client_out) + client_in + server_out + in;
+}
+
 class UringBackpressure : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -382,12 +395,8 @@ TEST_F(UringBackpressure, ATricklingNonReaderDoesNotPinThePool) {
     const ssize_t r = ::send(x.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
     if (r > 0) sent += static_cast<size_t>(r);
     std::this_thread::sleep_for(3ms);
-    int x_out = 0, x_in = 0, server_out = 0, server_in = 0;
-    ::ioctl(x.get(), SIOCOUTQ, &x_out);
-    ::ioctl(x.get(), FIONREAD, &x_in);
-    ::ioctl(xs, SIOCOUTQNSD, &server_out);
-    ::ioctl(xs, FIONREAD, &server_in);
-    const size_t in_sockets = static_cast<size_t>(x_out) + x_in + server_out + server_in;
+    int server_in = 0;
+    const size_t in_sockets = bytes_in_sockets(x.get(), xs, &server_in);
     in_server = sent > in_sockets ? sent - in_sockets : 0;
     streak = in_server >= 2048 && server_in == 0 ? streak + 1 : 0;
   }
@@ -421,14 +430,7 @@ TEST_F(UringBackpressure, ACappedRecvTakesAtMostTheBudgetFromABulkNonReader) {
   ASSERT_EQ(stuck, 20) << "the non-reader's sends never stopped";
   const int xs = server_side_of(x.get());
   ASSERT_GE(xs, 0) << "the server's end of the connection not found";
-  // What is in neither socket (X's unsent and unread bytes, the server's unsent echo and
-  // unread input) the server holds.
-  int x_out = 0, x_in = 0, server_out = 0, server_in = 0;
-  ::ioctl(x.get(), SIOCOUTQ, &x_out);
-  ::ioctl(x.get(), FIONREAD, &x_in);
-  ::ioctl(xs, SIOCOUTQNSD, &server_out);
-  ::ioctl(xs, FIONREAD, &server_in);
-  const size_t in_sockets = static_cast<size_t>(x_out) + x_in + server_out + server_in;
+  const size_t in_sockets = bytes_in_sockets(x.get(), xs);
   ASSERT_GE(sent, in_sockets);
   EXPECT_LE(sent - in_sockets, kBudget + 4096) << "of " << sent << " bytes sent";
   EXPECT_EQ(others_are_served(8), "");

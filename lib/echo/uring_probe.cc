@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <string_view>
 
 #include "net/socket.h"
 #include "uring/ring.h"
@@ -50,20 +51,27 @@ bool wait_for(uring::Ring& ring, uint64_t tag, io_uring_cqe& out) {
   return false;
 }
 
-bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
+// Arms a multishot recv (capped at `limit` bytes in total, unless 0) on a socket pair,
+// sends `data` into it and waits for the first completion (false if none came). Returns
+// the buffer and ends the recv if it is still running. `tag`: a user_data no other check
+// uses, so a late completion of one is never taken for another's.
+bool first_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers, uint64_t tag,
+                          uint32_t limit, std::string_view data, io_uring_cqe& cqe) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
   net::UniqueFd a(pair[0]);
   net::UniqueFd b(pair[1]);
   io_uring_sqe* sqe = ring.sqe();
   io_uring_prep_recv_multishot(sqe, a.get(), nullptr, 0, 0);
+  if (limit != 0) uring::set_recv_multishot_limit(sqe, limit);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = buffers.group_id();
-  sqe->user_data = 1;
-  if (::send(b.get(), "x", 1, MSG_NOSIGNAL) != 1) return false;
-  io_uring_cqe cqe{};
-  const bool ok = wait_for(ring, 1, cqe) && cqe.res == 1 && (cqe.flags & IORING_CQE_F_MORE) &&
-                  (cqe.flags & IORING_CQE_F_BUFFER);
+  sqe->user_data = tag;
+  if (::send(b.get(), data.data(), data.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(data.size())) {
+    return false;
+  }
+  if (!wait_for(ring, tag, cqe)) return false;
   if (cqe.flags & IORING_CQE_F_BUFFER) {
     buffers.recycle(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
     buffers.commit();
@@ -71,40 +79,24 @@ bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
   if (cqe.flags & IORING_CQE_F_MORE) {
     ::shutdown(a.get(), SHUT_RDWR);  // ends the multishot recv
     io_uring_cqe last{};
-    for (int i = 0; i < 4 && wait_for(ring, 1, last) && (last.flags & IORING_CQE_F_MORE); ++i) {
+    for (int i = 0; i < 4 && wait_for(ring, tag, last) && (last.flags & IORING_CQE_F_MORE); ++i) {
     }
   }
-  return ok;
+  return true;
+}
+
+bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
+  io_uring_cqe cqe{};
+  return first_multishot_recv(ring, buffers, 1, 0, "x", cqe) && cqe.res == 1 &&
+         (cqe.flags & IORING_CQE_F_MORE) && (cqe.flags & IORING_CQE_F_BUFFER);
 }
 
 // A multishot recv capped at one byte in total ends after its first receive (which may
-// take more than the cap: only bundles are trimmed to it).
+// take more than the cap: only bundles are trimmed to it). Older kernels: -EINVAL.
 bool check_recv_limit(uring::Ring& ring, uring::BufferRing& buffers) {
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
-  net::UniqueFd a(pair[0]);
-  net::UniqueFd b(pair[1]);
-  io_uring_sqe* sqe = ring.sqe();
-  io_uring_prep_recv_multishot(sqe, a.get(), nullptr, 0, 0);
-  uring::set_recv_multishot_limit(sqe, 1);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = buffers.group_id();
-  sqe->user_data = 5;
-  if (::send(b.get(), "xy", 2, MSG_NOSIGNAL) != 2) return false;
   io_uring_cqe cqe{};
-  const bool got = wait_for(ring, 5, cqe);
-  if (got && (cqe.flags & IORING_CQE_F_BUFFER)) {
-    buffers.recycle(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    buffers.commit();
-  }
-  if (got && (cqe.flags & IORING_CQE_F_MORE)) {
-    ::shutdown(a.get(), SHUT_RDWR);  // not capped after all: end it
-    io_uring_cqe last{};
-    for (int i = 0; i < 4 && wait_for(ring, 5, last) && (last.flags & IORING_CQE_F_MORE); ++i) {
-    }
-    return false;
-  }
-  return got && cqe.res > 0;
+  return first_multishot_recv(ring, buffers, 5, 1, "xy", cqe) && cqe.res > 0 &&
+         !(cqe.flags & IORING_CQE_F_MORE);
 }
 
 // An incrementally consumed buffer ring: two one-byte receives land back to back in the
