@@ -194,6 +194,18 @@ def readable(conn, seconds):
     return bool(select.select([conn], [], [], seconds)[0])
 
 
+def received(conn, stop):
+    """Yields what conn receives until stop is set or the peer's EOF, which comes last as
+    b""."""
+    while not stop.is_set():
+        if not readable(conn, 0.2):
+            continue
+        data = conn.recv(65536)
+        yield data
+        if not data:
+            return
+
+
 # A server that corrupts one echoed byte in 10,000: bench_echo must notice and fail.
 def corrupting_echo(conn, stop):
     echoed = 0
@@ -234,13 +246,8 @@ def stalling_echo(conn, stop):
     """Echoes the first 1 MiB, then reads on and echoes nothing."""
     left = 1 << 20
     try:
-        while not stop.is_set():
-            if not readable(conn, 0.2):
-                continue
-            data = conn.recv(65536)
-            if not data:
-                break
-            if left > 0:
+        for data in received(conn, stop):
+            if data and left > 0:
                 conn.sendall(data[:left])
                 left -= min(left, len(data))
     except OSError:
@@ -295,14 +302,11 @@ def resending_echo(conn, stop):
 def lingering_echo(conn, stop):
     """Echoes faithfully but never closes a half-closed connection (TCP allows it)."""
     try:
-        while not stop.is_set():
-            if not readable(conn, 0.2):
-                continue
-            data = conn.recv(65536)
-            if not data:
+        for data in received(conn, stop):
+            if data:
+                conn.sendall(data)
+            else:
                 stop.wait(30)
-                break
-            conn.sendall(data)
     except OSError:
         pass
     conn.close()
