@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "../cmd/cli_util.h"
-#include "../cmd/uring_flags.h"
+#include "cli/backend_flags.h"
+#include "cli/cli.h"
 #include "common/cpu_latency.h"
 #include "common/cpu_ticks.h"
 #include "common/machine_info.h"
@@ -57,7 +57,8 @@ struct Options {
   bool sweep = false;
   std::string server_mode = "auto";
   int cpu_dma_latency_us = -1;  // -1: leave the idle states alone
-  ub::cli::UringFlags uring;  // the io_uring back end's techniques (--uring-*)
+  // Each back end's own settings (--uring-*, ...); set up in main() once the app exists.
+  std::unique_ptr<ub::cli::BackendFlags> backend_flags;
 };
 
 // Parsed and checked values; every failure is a usage error (exit 2).
@@ -262,10 +263,10 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
     sc.threads = o.server_threads > 0 ? o.server_threads
                                       : std::max<int>(1, static_cast<int>(plan.server_cpus.size()));
     sc.buffer_size = o.buffer_size;
-    sc.uring = o.uring.options;
     std::string error;
-    server = ub::bench::ServerRunner::start(backend, sc, plan.server_cpus,
-                                            plan.server_in_own_process(clients), error);
+    server = ub::bench::ServerRunner::start(backend, o.backend_flags->options(backend), sc,
+                                            plan.server_cpus, plan.server_in_own_process(clients),
+                                            error);
     if (!server) return "cannot start back end " + backend + ": " + error;
     config.server = server->endpoint();
     hooks.on_connected = [&](size_t connections) {
@@ -308,6 +309,7 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
   if (server) record.server_connections_rejected = server->stop().connections_rejected;
   if (!result) return "load run failed: " + result.error().message();
   record.backend = plan.external ? "external" : backend;
+  if (!plan.external) record.backend_options = o.backend_flags->describe(backend);
   record.clients = static_cast<int>(clients);
   record.size = size;
   record.model = config.model;
@@ -333,12 +335,18 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
 ub::bench::Context make_context(const Options& o, const Plan& plan, const std::string& engine,
                                 const ub::CpuLatencyRequest& idle) {
   const auto m = ub::machine_info();
+  // What the machine offers each back end measured (the io_uring probe): "<name>_details".
+  std::vector<std::pair<std::string, std::string>> details;
+  for (const auto& name : plan.backends) {
+    auto info = ub::echo::backend_info(name);
+    if (info && !info->details.empty()) details.emplace_back(name + "_details", info->details);
+  }
   std::string loads = "[";
   for (size_t i = 0; i < m.load_avg.size(); ++i) {
     loads += fmt::format("{}{:.2f}", i ? "," : "", m.load_avg[i]);
   }
   loads += "]";
-  return {
+  ub::bench::Context context = {
       {"date", m.date},
       {"host_name", m.host_name},
       {"executable", "bench_echo"},
@@ -364,11 +372,11 @@ ub::bench::Context make_context(const Options& o, const Plan& plan, const std::s
       {"warmup", o.warmup},
       {"server", plan.external ? "external " + plan.external->to_string()
                                : "server mode " + plan.server_mode},
-      {"uring_probe", ub::cli::uring_probe_text()},
-      {"uring_options", ub::echo::to_string(o.uring.options)},
       {"cpu_idle", idle.describe()},
       {"cpu_idle_states", ub::cpu_idle_states()},
   };
+  context.insert(context.end(), details.begin(), details.end());
+  return context;
 }
 
 std::string hgrm_path(const std::string& base, const RunRecord& r, bool many) {
@@ -425,12 +433,12 @@ int main(int argc, char** argv) {
                  "hold a PM QoS request for the whole run: idle CPUs use no state slower "
                  "to leave than this (0: they poll; costs host CPU; needs root)")
       ->check(CLI::Range(0, 100'000'000));
-  ub::cli::add_uring_flags(app, o.uring);
+  o.backend_flags = std::make_unique<ub::cli::BackendFlags>(app);
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
-  if (auto e = ub::cli::finish_uring_flags(o.uring); !e.empty()) return usage_error(e);
 
   Plan plan;
   if (auto e = make_plan(o, plan); !e.empty()) return usage_error(e);
+  if (auto e = o.backend_flags->finish(plan.backends); !e.empty()) return usage_error(e);
   if (!plan.external && plan.backends.empty()) return usage_error("no back end is available");
   signal(SIGPIPE, SIG_IGN);
   ub::CpuLatencyRequest idle;

@@ -154,6 +154,9 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
     out += fmt::format("      \"cpu_time\": {:.3f},\n      \"time_unit\": \"ns\",\n", cpu_ns);
     out += fmt::format("      \"backend\": \"{}\",\n      \"clients\": {},\n      \"size\": {},\n",
                        r.backend, r.clients, r.size);
+    if (!r.backend_options.empty()) {
+      out += fmt::format("      \"backend_options\": {},\n", json_string(r.backend_options));
+    }
     out += fmt::format("      \"load_model\": \"{}\",\n      \"client_engine\": \"{}\",\n",
                        load::to_string(r.model), load::to_string(r.load.engine));
     out += fmt::format("      \"rt_per_s\": {:.1f},\n      \"mb_per_s\": {:.3f},\n", r.rt_per_s(),

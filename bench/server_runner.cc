@@ -64,11 +64,12 @@ Report report_of(const echo::ServerStats& s) {
 }
 
 // The child: serve until the parent says 'q' or goes away.
-[[noreturn]] void child_main(const std::string& name, const echo::ServerConfig& config,
-                             const std::vector<int>& cpus, int in, int out) {
+[[noreturn]] void child_main(const std::string& name, const echo::BackendOptions* options,
+                             const echo::ServerConfig& config, const std::vector<int>& cpus,
+                             int in, int out) {
   ::signal(SIGINT, SIG_IGN);  // Ctrl-C on the terminal is for the parent to handle
   pin_self(cpus);
-  auto backend = echo::make_backend(name);
+  auto backend = echo::make_backend(name, options);
   Report started;
   std::error_code ec = backend ? (*backend)->start(config) : backend.error();
   if (ec) {
@@ -92,12 +93,13 @@ Report report_of(const echo::ServerStats& s) {
 }  // namespace
 
 std::unique_ptr<ServerRunner> ServerRunner::start(const std::string& backend,
+                                                  const echo::BackendOptions* options,
                                                   const echo::ServerConfig& config,
                                                   const std::vector<int>& cpus, bool own_process,
                                                   std::string& error) {
   std::unique_ptr<ServerRunner> runner(new ServerRunner);
   if (!own_process) {
-    auto made = echo::make_backend(backend);
+    auto made = echo::make_backend(backend, options);
     if (!made) {
       error = made.error().message();
       return nullptr;
@@ -129,7 +131,7 @@ std::unique_ptr<ServerRunner> ServerRunner::start(const std::string& backend,
   if (pid == 0) {
     ::close(down[1]);
     ::close(up[0]);
-    child_main(backend, config, cpus, down[0], up[1]);
+    child_main(backend, options, config, cpus, down[0], up[1]);
   }
   ::close(down[0]);
   ::close(up[1]);

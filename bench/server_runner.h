@@ -20,8 +20,10 @@ namespace ub::bench {
 
 class ServerRunner {
  public:
-  // Returns nullptr and sets `error` when the back end cannot start.
+  // Returns nullptr and sets `error` when the back end cannot start. `options`: the back
+  // end's own settings (nullptr: its defaults), as for echo::make_backend().
   static std::unique_ptr<ServerRunner> start(const std::string& backend,
+                                             const echo::BackendOptions* options,
                                              const echo::ServerConfig& config,
                                              const std::vector<int>& cpus, bool own_process,
                                              std::string& error);

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli_util.h"
+#include "cli/cli.h"
 #include "net/socket.h"
 #include "python_repr.h"
 

@@ -5,24 +5,17 @@
 
 #include <cstdio>
 
-#include "cli_util.h"
+#include "cli/backend_flags.h"
+#include "cli/cli.h"
 #include "echo/backend.h"
 #include "net/socket.h"
-#include "uring_flags.h"
 
 namespace {
 
 constexpr const char* kTool = "echo_server";
 
-int list_backends() {
-  for (const auto& b : ub::echo::available_backends()) {
-    if (b.available) {
-      fmt::print("{:<10} available    {}\n", b.name, b.description);
-    } else {
-      fmt::print("{:<10} unavailable  {} ({})\n", b.name, b.why_not, b.description);
-    }
-  }
-  fmt::print("\n{}\n", ub::cli::uring_probe_text());
+int list_backends(bool json) {
+  fmt::print("{}", json ? ub::cli::backends_json() : ub::cli::backends_text());
   return 0;
 }
 
@@ -35,7 +28,9 @@ int main(int argc, char** argv) {
   bool list = false;
   ub::echo::ServerConfig config;
   app.add_option("--backend", backend_name, "back end (see --list-backends)");
+  bool json = false;
   app.add_flag("--list-backends", list, "list back ends, their availability and why not");
+  app.add_flag("--json", json, "with --list-backends: as JSON, with every back end's flags");
   app.add_option("--listen", listen, "address to listen on: HOST:PORT, [V6]:PORT, port 0 = any")
       ->capture_default_str();
   app.add_option("--threads", config.threads, "event-loop threads, 0 = one per core")
@@ -45,21 +40,19 @@ int main(int argc, char** argv) {
   app.add_option("--buffer-size", config.buffer_size, "per-connection buffer in bytes")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20));
   app.add_option("--backlog", config.backlog, "listen backlog")->check(CLI::Range(1, 1 << 20));
-  ub::cli::UringFlags uring;
-  ub::cli::add_uring_flags(app, uring);
+  ub::cli::BackendFlags backend_flags(app);
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
-  if (list) return list_backends();
-  if (auto e = ub::cli::finish_uring_flags(uring); !e.empty()) {
+  if (list) return list_backends(json);
+  if (auto e = backend_flags.finish({backend_name}); !e.empty()) {
     fmt::print(stderr, "{}: {}\n", kTool, e);
     return ub::cli::kExitUsage;
   }
-  config.uring = uring.options;
 
   auto endpoint = ub::cli::parse_endpoint(kTool, listen);
   if (!endpoint) return ub::cli::kExitUsage;
   config.listen = *endpoint;
 
-  auto backend = ub::echo::make_backend(backend_name);
+  auto backend = ub::echo::make_backend(backend_name, backend_flags.options(backend_name));
   if (!backend) {
     auto info = ub::echo::backend_info(backend_name);
     if (info) {
@@ -86,8 +79,9 @@ int main(int argc, char** argv) {
                ec.message());
     return ub::cli::kExitUsage;
   }
+  const std::string settings = backend_flags.describe(backend_name);
   fmt::print("listening on {} (backend {}{})\n", (*backend)->local_endpoint().to_string(),
-             backend_name, backend_name == "uring" ? ": " + ub::echo::to_string(config.uring) : "");
+             backend_name, settings.empty() ? "" : ": " + settings);
   std::fflush(stdout);
 
   int signal_number = 0;

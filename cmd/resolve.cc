@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cli_util.h"
+#include "cli/cli.h"
 #include "resolve/dns_engine.h"
 #include "resolve/resolver.h"
 #include "resolve_format.h"

@@ -31,6 +31,7 @@
 #include "net/socket.h"
 #include "ub_config.h"
 #if UB_HAVE_URING
+#include "echo/uring.h"
 #include "echo/uring_probe.h"
 #endif
 
@@ -172,16 +173,13 @@ TEST_P(UringVariants, EchoesResetsHalfClosesAndLeavesNothingBehind) {
   const size_t fds_before = test::count_open_fds();
   const Mappings maps_before = mappings();
 
-  auto made = make_backend("uring");
-  ASSERT_TRUE(made.ok()) << made.error().message();
-  auto& server = *made;
+  auto server = make_uring_backend(GetParam().options);
   ServerConfig config;
   config.threads = 2;
-  config.uring = GetParam().options;
   ASSERT_FALSE(server->start(config));
   const Mappings maps_running = mappings();
   EXPECT_GT(maps_running.rings, maps_before.rings) << "no ring mapping found to watch";
-  if (config.uring.buffer_count == kCount) {
+  if (GetParam().options.buffer_count == kCount) {
     EXPECT_EQ(maps_running.huge_advised, maps_before.huge_advised + 2 * kPoolBytes)
         << "one buffer pool per ring";
   }
@@ -329,14 +327,13 @@ class UringBackpressure : public ::testing::Test {
   // One ring with `pool` buffers of 4 KiB, few enough that what one client pins shows, a
   // byte budget per connection of `budget` and multishot recvs capped at `recv_cap` budgets.
   void start(unsigned pool, size_t budget, unsigned recv_cap = 0) {
-    auto made = make_backend("uring");
-    ASSERT_TRUE(made.ok()) << made.error().message();
-    server_ = std::move(*made);
+    UringOptions options;
+    options.buffer_count = pool;
+    options.recv_cap = recv_cap;
+    server_ = make_uring_backend(options);
     ServerConfig config;
     config.threads = 1;
     config.buffer_size = budget;
-    config.uring.buffer_count = pool;
-    config.uring.recv_cap = recv_cap;
     ASSERT_FALSE(server_->start(config));
   }
 
@@ -478,11 +475,12 @@ TEST(UringSqpoll, BatchLargerThanTheSubmissionQueue) {
   if (pid == 0) {
     ::close(port_pipe[0]);
     ::close(stop_pipe[1]);  // else this copy keeps the read below from ever seeing EOF
-    auto made = make_backend("uring");
+    UringOptions options;
+    options.sqpoll = true;
+    Result<std::unique_ptr<EchoBackend>> made = make_uring_backend(options);
     ServerConfig config;
     config.threads = 1;
-    config.uring.sqpoll = true;
-    if (!made.ok() || (*made)->start(config)) ::_exit(2);
+    if ((*made)->start(config)) ::_exit(2);
     const uint16_t port = (*made)->local_endpoint().port();
     if (::write(port_pipe[1], &port, sizeof(port)) != sizeof(port)) ::_exit(3);
     char byte;

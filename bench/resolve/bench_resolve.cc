@@ -32,7 +32,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli_util.h"
+#include "cli/cli.h"
 #include "resolve/dns_engine.h"
 #include "resolve/errors.h"
 #include "resolve/resolver.h"

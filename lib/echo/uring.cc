@@ -232,16 +232,17 @@ struct Connection {
 // store, no locked instructions per echo) and summed by stats().
 class alignas(64) RingWorker {
  public:
-  RingWorker(int index, const ServerConfig& config, const UringFeatures& features,
-             std::atomic<size_t>& open_total, net::UniqueFd listener)
+  RingWorker(int index, const ServerConfig& config, const UringOptions& options,
+             const UringFeatures& features, std::atomic<size_t>& open_total,
+             net::UniqueFd listener)
       : index_(index),
-        opts_(config.uring),
+        opts_(options),
         max_connections_(config.max_connections),
-        budget_(std::max(config.buffer_size, config.uring.buffer_size)),
-        incremental_(config.uring.incremental && features.incremental_buffers),
-        bundle_(config.uring.bundle && features.bundles && !incremental_),
+        budget_(std::max(config.buffer_size, options.buffer_size)),
+        incremental_(options.incremental && features.incremental_buffers),
+        bundle_(options.bundle && features.bundles && !incremental_),
         min_wait_supported_(features.min_wait),
-        recv_cap_(features.recv_limit ? config.uring.recv_cap * budget_ : 0),
+        recv_cap_(features.recv_limit ? options.recv_cap * budget_ : 0),
         open_total_(open_total),
         listener_(std::move(listener)) {}
 
@@ -1028,6 +1029,7 @@ class alignas(64) RingWorker {
 
 class UringBackend final : public LoopGroupBackend<RingWorker> {
  public:
+  explicit UringBackend(const UringOptions& options) : options_(options) {}
   std::string_view name() const override { return "uring"; }
 
  private:
@@ -1035,12 +1037,7 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
     if (!probe_uring().backend_unavailable_reason().empty()) {
       return make_error_code(EchoError::kBackendUnavailable);
     }
-    const UringOptions& o = config.uring;
-    if (config.buffer_size == 0 || o.buffer_count == 0 || o.buffer_count > 32768 ||
-        (o.buffer_count & (o.buffer_count - 1)) != 0 || o.buffer_size == 0 ||
-        o.buffer_size > (1u << 20)) {
-      return errno_code(EINVAL);
-    }
+    if (config.buffer_size == 0 || !options_.validate().empty()) return errno_code(EINVAL);
     return {};
   }
 
@@ -1049,13 +1046,17 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
   Result<std::unique_ptr<RingWorker>> make_loop(int index, const ServerConfig& config,
                                                 net::UniqueFd listener,
                                                 std::atomic<size_t>& open_total) override {
-    return std::make_unique<RingWorker>(index, config, probe_uring(), open_total,
+    return std::make_unique<RingWorker>(index, config, options_, probe_uring(), open_total,
                                         std::move(listener));
   }
+
+  const UringOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<EchoBackend> make_uring_backend() { return std::make_unique<UringBackend>(); }
+std::unique_ptr<EchoBackend> make_uring_backend(const UringOptions& options) {
+  return std::make_unique<UringBackend>(options);
+}
 
 }  // namespace ub::echo

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the command-line tools: CLI11 parsing with the project's exit codes
+// Shared by the command-line tools and benchmarks: CLI11 parsing with the project's exit codes
 // (0 help, 2 bad usage), Endpoint flag validation and finite-number flag validators.
 
 #include <fmt/core.h>
