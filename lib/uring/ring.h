@@ -81,7 +81,7 @@ class Ring {
 // The kernel picks a buffer per receive; the owner hands each back with recycle() after
 // use and publishes the returns with commit(). With `track_order`, the ring remembers which
 // buffer sits at which ring slot: a bundle receive reports only its first buffer and takes
-// the following ones in ring order (next_in_ring()). With `incremental` (6.12,
+// the following ones in ring order (position_of(), piece_at()). With `incremental` (6.12,
 // IOU_PBUF_RING_INC) a receive takes only the bytes it fills from the buffer at the head:
 // the next receive continues in the same buffer, and a completion flagged kCqeBufMore says
 // the kernel is not done with that buffer yet.
