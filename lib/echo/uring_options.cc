@@ -67,30 +67,24 @@ std::vector<CLI::Option*> UringFlags::add_flags(CLI::App& app) {
                                  "<= 32768, SIZE 64 B-1 MiB)")
                       ->capture_default_str()
                       ->group(group));
-  added.push_back(app.add_option("--uring-batch", o.batch,
-                                 "most completions one wait asks for; 1: wake on every completion")
-                      ->capture_default_str()
-                      ->check(CLI::Range(1u, 16384u))
-                      ->group(group));
-  added.push_back(app.add_option("--uring-batch-wait", o.batch_wait_us,
-                                 "longest a finished completion waits for its batch, microseconds")
-                      ->capture_default_str()
-                      ->check(CLI::Range(0u, 1000000u))
-                      ->group(group));
-  added.push_back(
-      app.add_option("--uring-recv-cap", o.recv_cap,
-                     "end a multishot recv after N byte budgets less what is held (Linux 6.17; "
-                     "0: no cap): bounds what a non-reading client pulls into the pool")
-          ->capture_default_str()
-          ->check(CLI::Range(0u, 1024u))
-          ->group(group));
-  added.push_back(
-      app.add_option("--uring-batch-hold", o.batch_hold_share,
-                     "a wait asks for as many completions as the last batch had while that "
-                     "batch was at most 1/N of the ring's connections, else half; 0: always half")
-          ->capture_default_str()
-          ->check(CLI::Range(0u, 1000000u))
-          ->group(group));
+  // A count with a range, shown with its default.
+  auto count = [&](const std::string& name, unsigned& value, unsigned min, unsigned max,
+                   const std::string& help) {
+    added.push_back(app.add_option("--uring-" + name, value, help)
+                        ->capture_default_str()
+                        ->check(CLI::Range(min, max))
+                        ->group(group));
+  };
+  count("batch", o.batch, 1, 16384,
+        "most completions one wait asks for; 1: wake on every completion");
+  count("batch-wait", o.batch_wait_us, 0, 1000000,
+        "longest a finished completion waits for its batch, microseconds");
+  count("recv-cap", o.recv_cap, 0, 1024,
+        "end a multishot recv after N byte budgets less what is held (Linux 6.17; 0: no cap): "
+        "bounds what a non-reading client pulls into the pool");
+  count("batch-hold", o.batch_hold_share, 0, 1000000,
+        "a wait asks for as many completions as the last batch had while that batch was at "
+        "most 1/N of the ring's connections, else half; 0: always half");
   return added;
 }
 
