@@ -18,8 +18,8 @@ bool is_switch(const CLI::Option& flag) {
 
 std::string long_name(const CLI::Option& flag, bool negated) {
   for (const auto& n : flag.get_lnames()) {
-    const bool is_negation = std::find(flag.get_fnames().begin(), flag.get_fnames().end(), n) !=
-                             flag.get_fnames().end();
+    const bool is_negation =
+        std::find(flag.get_fnames().begin(), flag.get_fnames().end(), n) != flag.get_fnames().end();
     if (is_negation == negated) return "--" + n;
   }
   return "";
@@ -34,8 +34,8 @@ Json describe_flags(const std::string& backend, echo::BackendOptions& options) {
   for (const CLI::Option* flag : options.add_flags(scratch)) {
     const bool toggle = is_switch(*flag);
     Json f = {{"name", long_name(*flag, false)},
-                        {"takes_value", !toggle},
-                        {"help", flag->get_description()}};
+              {"takes_value", !toggle},
+              {"help", flag->get_description()}};
     if (toggle) {
       f["negation"] = long_name(*flag, true);
       // A switch's default is in its help text: "(default: on)".
@@ -43,10 +43,8 @@ Json describe_flags(const std::string& backend, echo::BackendOptions& options) {
       f["default"] = on;
       std::string bare = long_name(*flag, false).substr(2);
       if (bare.rfind(backend + "-", 0) == 0) bare = bare.substr(backend.size() + 1);
-      ablation.push_back(on ? Json{{"name", "no-" + bare},
-                                             {"flags", {long_name(*flag, true)}}}
-                            : Json{{"name", "with-" + bare},
-                                             {"flags", {long_name(*flag, false)}}});
+      ablation.push_back(on ? Json{{"name", "no-" + bare}, {"flags", {long_name(*flag, true)}}}
+                            : Json{{"name", "with-" + bare}, {"flags", {long_name(*flag, false)}}});
     } else {
       f["default"] = flag->get_default_str();
     }
@@ -115,11 +113,12 @@ std::string backends_text() {
 std::string backends_json() {
   Json list = Json::array();
   for (const auto& b : echo::available_backends()) {
-    Json row = {{"name", b.name},       {"available", b.available},
-                          {"why_not", b.why_not}, {"description", b.description},
-                          {"details", b.details}, {"flags", Json::array()},
-                          {"ablation", Json::array()}};
-    if (auto options = echo::make_backend_options(b.name)) row.update(describe_flags(b.name, *options));
+    Json row = {{"name", b.name},           {"available", b.available},
+                {"why_not", b.why_not},     {"description", b.description},
+                {"details", b.details},     {"flags", Json::array()},
+                {"ablation", Json::array()}};
+    if (auto options = echo::make_backend_options(b.name))
+      row.update(describe_flags(b.name, *options));
     list.push_back(std::move(row));
   }
   return list.dump(2) + "\n";

@@ -56,11 +56,11 @@ std::vector<CLI::Option*> UringFlags::add_flags(CLI::App& app) {
   toggle("incremental", o.incremental,
          "receives fill provided buffers back to back (Linux 6.12; turns bundles off)");
   toggle("zc-send", o.zc_send, "zero-copy send for sends of --uring-zc-threshold bytes or more");
-  added.push_back(app.add_option("--uring-zc-threshold", o.zc_threshold,
-                                 "smallest zero-copy send, bytes")
-                      ->capture_default_str()
-                      ->check(CLI::Range(size_t{1}, size_t{64} << 20))
-                      ->group(group));
+  added.push_back(
+      app.add_option("--uring-zc-threshold", o.zc_threshold, "smallest zero-copy send, bytes")
+          ->capture_default_str()
+          ->check(CLI::Range(size_t{1}, size_t{64} << 20))
+          ->group(group));
   buffers_ = std::to_string(o.buffer_count) + "x" + std::to_string(o.buffer_size);
   added.push_back(app.add_option("--uring-buffers", buffers_,
                                  "provided buffers per ring: COUNTxSIZE (COUNT a power of two "

@@ -22,10 +22,10 @@ struct UringOptions {
   bool incremental = true;       // receives fill buffers back to back (then no bundles)
   bool zc_send = false;          // zero-copy send for sends of zc_threshold bytes or more
   size_t zc_threshold = 16 * 1024;
-  unsigned buffer_count = 4096;  // provided buffers per ring (a power of two, <= 32768)
-  size_t buffer_size = 4096;     // bytes per provided buffer (64 B - 1 MiB)
-  unsigned batch = 256;          // most completions one wait asks for (1: wake on every one)
-  unsigned batch_wait_us = 100;  // longest a finished completion waits for its batch
+  unsigned buffer_count = 4096;   // provided buffers per ring (a power of two, <= 32768)
+  size_t buffer_size = 4096;      // bytes per provided buffer (64 B - 1 MiB)
+  unsigned batch = 256;           // most completions one wait asks for (1: wake on every one)
+  unsigned batch_wait_us = 100;   // longest a finished completion waits for its batch
   unsigned batch_hold_share = 8;  // ask for a whole last batch while it was <= 1/N of the
                                   // connections, else half of it (0: always half)
   // A multishot recv ends after N byte budgets (--buffer-size) less what the connection
