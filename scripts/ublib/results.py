@@ -8,13 +8,17 @@ A result folder is whatever scripts/sweep or scripts/bench wrote, e.g.
       closed/c100.json                    closed loop: every back end x sizes x repetitions
       closed/rtt.epoll.c100.s64.r1.hgrm   one histogram per run (backend, clients, size, rep)
       open-50/epoll.c100.s64.json         open loop at 50% of that back end's closed-loop peak
-      ablation/no-multishot.json          io_uring ablation: one file per technique switched off
+      ablation/uring/no-multishot.r1.json an ablation: one file per back end, step, repetition
       resolve/*.json                      bench_resolve (names/s per engine and threads)
 
 Nothing here depends on that exact layout: every *.json below the folder is read and
 classified by its content; the directory names only add meaning (open-NN: NN% of peak,
-ablation/: the file name is the variant). Anything malformed raises ResultError naming the
-file, so the scripts can stop with one clear line instead of drawing a wrong chart.
+ablation/ at any depth: the file name is the variant). Elsewhere, runs of one back end whose
+recorded settings differ (each entry's backend_options, or the context's uring_options in
+older folders) are variants named by what differs. A JSON object with neither 'context' nor
+'benchmarks' (scripts/uring-ablation's pairs.json) is not a result and is listed as
+ignored; anything else malformed raises ResultError naming the file, so the scripts can
+stop with one clear line instead of drawing a wrong chart.
 """
 
 import json
@@ -50,8 +54,9 @@ class EchoRun:
     pipeline: int
     rate: float
     fraction: float = None  # open loop: percent of the closed-loop peak (from open-NN/)
-    variant: str = None     # io_uring ablation: which technique is off ("baseline": none)
+    variant: str = None     # ablation: what differs from the defaults ("baseline": nothing)
     hgrm: str = None
+    options: dict = None    # the back end's settings, parse_options() of what the run records
 
     def get(self, counter, default=None):
         value = self.entry.get(counter, default)
@@ -148,6 +153,16 @@ def load_json(path):
     return context, doc["benchmarks"]
 
 
+def _foreign_json(path):
+    """True for a valid JSON object that has neither key of Google Benchmark's layout."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # load_json says what is wrong
+    return isinstance(doc, dict) and "context" not in doc and "benchmarks" not in doc
+
+
 def _require(path, i, entry, fields):
     for name, kind in fields:
         value = entry.get(name)
@@ -179,11 +194,48 @@ def _kind(context, benchmarks):
     return None
 
 
-def _uring_options(run):
-    """The io_uring technique switches recorded in a run: scalar keys starting 'uring'."""
-    options = {**run.context, **run.entry}
-    return {k: str(v).strip().lower() for k, v in options.items()
-            if k.lower().startswith("uring") and isinstance(v, (str, int, float, bool))}
+_SETTING = re.compile(r"(?P<key>[A-Za-z0-9_.-]+?)(?P<rest>(?:[<>!]?=|[<>]).*)?")
+
+
+def parse_options(text):
+    """{setting: value} from a back end's settings string, as bench_echo records it per run
+    ('multishot,no-sqpoll,batch=256/100us,zc_send>=1'): a bare X is 'on', no-X 'off', X=V
+    the value V, X>=V (any other comparison) the comparison as written. Keys are spelt with
+    '-' (fixed_files and fixed-files are one setting), as the ablation steps name them."""
+    options = {}
+    for token in (t.strip() for t in str(text).split(",")):
+        m = _SETTING.fullmatch(token)
+        if not token or not m:
+            continue
+        key, rest = m["key"].replace("_", "-"), m["rest"]
+        if rest is None:
+            value = "on"
+            if key.startswith("no-") and len(key) > 3:
+                key, value = key[3:], "off"
+        elif rest.startswith("="):
+            value = rest[1:]
+            value = "on" if value.lower() in _ON else "off" if value.lower() in _OFF else value
+        else:
+            value = rest
+        options[key] = value
+    return options
+
+
+def _recorded_options(backend, context, entry):
+    """The settings string a run records: the entry's backend_options (bench_echo now),
+    else the context's BACKEND_options (older files: uring_options, one per file)."""
+    for text in (entry.get("backend_options"), context.get(f"{backend}_options")):
+        if isinstance(text, str) and text.strip():
+            return parse_options(text)
+    return {}
+
+
+def _setting_label(key, value):
+    if value == "on":
+        return "with-" + key
+    if value == "off":
+        return "no-" + key
+    return key + (value if value[:1] in "<>!" else "=" + value)
 
 
 def _ablation_variant(rel_path):
@@ -195,26 +247,32 @@ def _ablation_variant(rel_path):
     return re.sub(r"\.r\d+$", "", os.path.splitext(parts[-1])[0])
 
 
-def _label_uring_variants(runs):
-    """Runs elsewhere whose io_uring switches differ from each other are an ablation too,
-    labelled by what differs ('no-multishot', 'baseline' when all are on). Switches that
-    every run shares (bench_echo may record them in every file) make nothing a variant."""
-    runs = [r for r in runs if r.variant is None and _uring_options(r)]
-    options = [_uring_options(r) for r in runs]
-    keys = sorted({k for o in options for k in o})
-    differing = [k for k in keys if len({o.get(k) for o in options}) > 1]
-    for run, o in zip(runs, options):
-        if not differing:
-            return
-        parts = []
-        for k in differing:
-            short = re.sub(r"^uring[-_]?", "", k, flags=re.I)
-            value = o.get(k)
-            if value in _OFF:
-                parts.append("no-" + short)
-            elif value not in _ON:
-                parts.append(f"{short}={value}")
-        run.variant = "+".join(parts) or "baseline"
+def _label_option_variants(runs):
+    """Runs outside an ablation/ folder whose settings differ within one back end are an
+    ablation too, labelled by what differs from that back end's usual settings (the value
+    most of its runs have; on a tie 'on', else the first seen): 'no-multishot',
+    'with-sqpoll', 'batch=1', joined by '+'; 'baseline' for the usual ones. Settings every
+    run of a back end shares make nothing a variant."""
+    for backend_runs in group([r for r in runs if r.variant is None and r.options],
+                              lambda r: r.backend).values():
+        keys = []
+        for run in backend_runs:
+            keys += [k for k in run.options if k not in keys]
+        usual = {}
+        for k in keys:
+            counts = {}
+            for run in backend_runs:
+                counts[run.options.get(k)] = counts.get(run.options.get(k), 0) + 1
+            if len(counts) > 1:
+                top = max(counts.values())
+                tied = [v for v in counts if counts[v] == top]
+                usual[k] = "on" if "on" in tied else tied[0]
+        if not usual:
+            continue
+        for run in backend_runs:
+            parts = [_setting_label(k, run.options[k]) for k in usual
+                     if run.options.get(k) is not None and run.options[k] != usual[k]]
+            run.variant = "+".join(parts) or "baseline"
 
 
 def _fraction(rel_path):
@@ -285,6 +343,10 @@ def load_folder(path):
     result.json_files, result.hgrm_files = json_files, hgrm_files
     index = _hgrm_index(hgrm_files)
     for json_path in json_files:
+        if _foreign_json(json_path):
+            result.ignored.append((json_path, "not Google Benchmark output (no 'context', "
+                                              "no 'benchmarks')"))
+            continue
         context, benchmarks = load_json(json_path)
         kind = _kind(context, benchmarks)
         rel = os.path.relpath(json_path, root)
@@ -303,7 +365,8 @@ def load_folder(path):
                               rate=float(context.get("rate", 0)) if _number(
                                   context.get("rate", 0)) else 0.0,
                               fraction=_fraction(rel) if model == "open" else None,
-                              variant=_ablation_variant(rel))
+                              variant=_ablation_variant(rel),
+                              options=_recorded_options(entry["backend"], context, entry))
                 run.hgrm = _find_hgrm(index, json_path, run, len(benchmarks) == 1)
                 result.echo.append(run)
         elif kind == "resolve":
@@ -325,7 +388,7 @@ def load_folder(path):
             result.ignored.append((json_path, "neither bench_echo nor bench_resolve output"))
     if not result.echo and not result.resolve:
         raise ResultError(path, "no bench_echo or bench_resolve results (*.json) found")
-    _label_uring_variants(result.echo)
+    _label_option_variants(result.echo)
     return result
 
 
