@@ -19,21 +19,30 @@ from .results import (backend_sort_key, group, machine, summary,  # noqa: E402
                       variant_sort_key)
 
 LINESTYLES = ["-", "--", ":", "-."]
-MARKERS = {"uring": "o", "epoll": "s", "blocking": "^"}
+# Filled shapes that stay distinct at 6 pt; a back end gets the next one unused.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p", "d", "8", "H"]
 SPECTRUM_TICKS = [0.0, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999]
 
 
 class Palette:
-    """The same back end (or engine, or variant) gets the same colour in every chart."""
+    """The same back end (or engine, or variant) gets the same colour in every chart, and
+    each back end its own marker, in the order they are first asked for (make_all asks in
+    the registry's order), so a back end no chart has heard of still gets its own."""
 
     def __init__(self):
         self.colours = {}
+        self.markers = {}
         self.cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
     def __call__(self, name):
         if name not in self.colours:
             self.colours[name] = self.cycle[len(self.colours) % len(self.cycle)]
         return self.colours[name]
+
+    def marker(self, backend):
+        if backend not in self.markers:
+            self.markers[backend] = MARKERS[len(self.markers) % len(MARKERS)]
+        return self.markers[backend]
 
 
 def _title(ax_or_fig, what, sets, load=None):
@@ -108,7 +117,7 @@ def _per_clients_chart(sets, out_dir, name, counter, ylabel, what, palette):
                     points.append((clients, med, med - lo, hi - med))
                 xs, ys, below, above = zip(*points)
                 ax.errorbar(xs, ys, yerr=[below, above], capsize=3,
-                            color=palette(backend), marker=MARKERS.get(backend, "D"),
+                            color=palette(backend), marker=palette.marker(backend),
                             linestyle=LINESTYLES[index % len(LINESTYLES)],
                             label=_series_label(backend, result_set.label, len(sets) > 1))
         _clients_axis(ax, sorted({r.clients for r in all_runs}))
@@ -253,7 +262,7 @@ def latency_vs_load_chart(sets, out_dir, palette, clients, size):
                     continue
                 xs, ys, below, above = zip(*points)
                 ax.errorbar(xs, ys, yerr=[below, above], capsize=3, color=palette(backend),
-                            linestyle=style, marker=MARKERS.get(backend, "D"),
+                            linestyle=style, marker=palette.marker(backend),
                             label=_series_label(backend, result_set.label, len(sets) > 1)
                             + " " + suffix)
     ax.set_xlabel("offered load (% of the back end's closed-loop peak RT/s)")
@@ -273,7 +282,7 @@ def latency_vs_load_chart(sets, out_dir, palette, clients, size):
 
 
 def ablation_chart(sets, out_dir, palette):
-    """One bar per variant (a technique switched off) per configuration: RT/s and server
+    """One bar per variant (a technique switched off or on) per configuration: RT/s and server
     CPU per echo, with the ratio to the baseline written on each bar."""
     runs = [r for s in sets for r in s.echo if r.variant is not None]
     if not runs:
@@ -313,7 +322,7 @@ def ablation_chart(sets, out_dir, palette):
         ax.grid(True, axis="y", alpha=0.3)
         if len(configs) > 1:
             ax.legend(fontsize=7)
-    axes[0].set_xlabel("variant (technique switched off; ratio to baseline on the bars)")
+    axes[0].set_xlabel("variant (a technique switched off or on; ratio to baseline on bars)")
     axes[1].set_xlabel("variant")
     loads = ", ".join(sorted({f"{c[0]} {c[1]} clients x {c[2]} B, {c[3]}" for c in configs}))
     _title(fig, "Ablation: what each technique buys ("
@@ -374,7 +383,8 @@ def make_all(sets, out_dir, clients=None, size=None, log_latency=True):
     """Every chart the data allows; returns [(caption, png path)]."""
     palette = Palette()
     for backend in sorted({r.backend for s in sets for r in s.echo}, key=backend_sort_key):
-        palette(backend)  # fixed order: the best back end gets the first colour
+        palette(backend)  # fixed order: the best back end gets the first colour and marker
+        palette.marker(backend)
     charts = []
     for caption, png in (("Throughput vs clients", throughput_chart(sets, out_dir, palette)),
                          ("Server CPU per echo", cpu_chart(sets, out_dir, palette))):
@@ -387,7 +397,7 @@ def make_all(sets, out_dir, clients=None, size=None, log_latency=True):
         png = latency_vs_load_chart(sets, out_dir, palette, clients, size)
         if png:
             charts.append((f"Open-loop p99 vs offered load, {clients} clients x {size} B", png))
-    for caption, png in (("Ablation (one technique off per variant)",
+    for caption, png in (("Ablation (one technique switched per variant)",
                           ablation_chart(sets, out_dir, palette)),
                          ("Name resolution", resolve_chart(sets, out_dir, palette))):
         if png:
