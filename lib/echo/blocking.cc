@@ -17,7 +17,6 @@
 
 #include "echo/blocking.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -30,6 +29,7 @@
 #include <vector>
 
 #include "common/thread.h"
+#include "echo/fd_reserve.h"
 #include "net/socket.h"
 
 namespace ub::echo {
@@ -51,8 +51,7 @@ class BlockingBackend final : public EchoBackend {
     if (!bound) return bound.error();
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake_) return errno_code(errno);
-    reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!reserve_) return errno_code(errno);
+    if (auto ec = reserve_.open()) return ec;
     listener_ = std::move(*listener);
     local_ = *bound;
 
@@ -80,7 +79,7 @@ class BlockingBackend final : public EchoBackend {
 
     listener_.reset();
     wake_.reset();
-    reserve_.reset();
+    reserve_.close();
     stopped_ = true;
   }
 
@@ -94,8 +93,7 @@ class BlockingBackend final : public EchoBackend {
     s.connections_open = live_.size();
     auto connection_cpu = exited_cpu_;
     for (const auto& [id, conn] : live_) connection_cpu += conn.thread.cpu_time();
-    const auto accept_cpu = acceptor_.joinable() ? acceptor_.cpu_time() : acceptor_cpu_;
-    s.thread_cpu = {{"accept", accept_cpu}, {"connections", connection_cpu}};
+    s.thread_cpu = {{"accept", acceptor_.cpu_time()}, {"connections", connection_cpu}};
     return s;
   }
 
@@ -121,7 +119,6 @@ class BlockingBackend final : public EchoBackend {
       }
       if ((fds[0].revents & POLLIN) && !stopping_.load()) accept_pending();
     }
-    acceptor_cpu_ = this_thread_cpu_time();
   }
 
   void accept_pending() {
@@ -129,7 +126,14 @@ class BlockingBackend final : public EchoBackend {
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE) shed_one_connection();
+        // accept4 fails so even with an empty queue: count only a connection shed. One per
+        // wake-up: the listener stays readable while more wait, so poll() comes back.
+        if ((errno == EMFILE || errno == ENFILE) &&
+            reserve_.shed_one(listener_.get()) == FdReserve::Shed::kOne) {
+          fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
+          accepted_.fetch_add(1, std::memory_order_relaxed);
+          rejected_.fetch_add(1, std::memory_order_relaxed);
+        }
         return;  // EAGAIN, or an error that the next poll wake-up retries
       }
       accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -147,20 +151,6 @@ class BlockingBackend final : public EchoBackend {
       }
       live_.emplace(id, Connection{fd, std::move(*thread)});
     }
-  }
-
-  // Out of descriptors: give up the reserve to accept and drop one pending connection, so
-  // the listener stops reporting readable and the client learns at once.
-  // accept4 fails with EMFILE even when the queue is empty: count only a connection shed.
-  void shed_one_connection() {
-    reserve_.reset();
-    const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0) {
-      fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
-      accepted_.fetch_add(1, std::memory_order_relaxed);
-      reject(fd);
-    }
-    reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   }
 
   void reject(int fd) {
@@ -201,10 +191,9 @@ class BlockingBackend final : public EchoBackend {
   ServerConfig config_;
   net::UniqueFd listener_;
   net::UniqueFd wake_;
-  net::UniqueFd reserve_;
+  FdReserve reserve_;
   net::Endpoint local_;
   Thread acceptor_;
-  std::chrono::nanoseconds acceptor_cpu_{};
   bool started_ = false;
   bool stopped_ = false;
   std::atomic<bool> stopping_{false};
@@ -216,10 +205,10 @@ class BlockingBackend final : public EchoBackend {
 
   mutable std::mutex mu_;
   std::condition_variable all_closed_;
-  uint64_t next_id_ = 0;                         // guarded by mu_
+  uint64_t next_id_ = 0;                           // guarded by mu_
   std::unordered_map<uint64_t, Connection> live_;  // guarded by mu_
-  std::vector<Thread> finished_;                 // guarded by mu_: exited, not yet joined
-  std::chrono::nanoseconds exited_cpu_{};        // guarded by mu_
+  std::vector<Thread> finished_;                   // guarded by mu_: exited, not yet joined
+  std::chrono::nanoseconds exited_cpu_{};          // guarded by mu_
 };
 
 }  // namespace

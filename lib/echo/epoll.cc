@@ -49,7 +49,6 @@
 
 #include "echo/epoll.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -57,7 +56,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -68,8 +66,10 @@
 #include <vector>
 
 #include "common/thread.h"
+#include "echo/fd_reserve.h"
 #include "echo/listener_group.h"
 #include "echo/loop_group_backend.h"
+#include "echo/open_connections.h"
 #include "net/socket.h"
 
 namespace ub::echo {
@@ -77,8 +77,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Events per epoll_wait: at 1000 busy connections one wait harvests many of them.
-constexpr int kMaxEvents = 256;
 // How often a listener paused by descriptor exhaustion is retried.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 // epoll_event.data tags for the two non-connection descriptors (never valid pointers).
@@ -100,11 +98,12 @@ struct Connection {
 // only by the reactor thread once it runs.
 class alignas(64) Reactor {
  public:
-  Reactor(int index, const ServerConfig& config, std::atomic<size_t>& open_total)
+  Reactor(int index, const ServerConfig& config, const EpollWaitPolicy& wait,
+          std::atomic<size_t>& open_total)
       : index_(index),
         buffer_size_(config.buffer_size),
-        max_connections_(config.max_connections),
-        open_total_(open_total) {}
+        wait_(wait),
+        cap_(config.max_connections, open_total) {}
 
   ~Reactor() { join(); }
 
@@ -115,8 +114,7 @@ class alignas(64) Reactor {
     if (!epoll_) return errno_code(errno);
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake_) return errno_code(errno);
-    reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!reserve_) return errno_code(errno);
+    if (auto ec = reserve_.open()) return ec;
     if (auto ec = watch(listener_.get(), EPOLLIN | EPOLLET, kListenerTag)) return ec;
     if (auto ec = watch(wake_.get(), EPOLLIN, kWakeTag)) return ec;
     return {};
@@ -141,16 +139,13 @@ class alignas(64) Reactor {
     thread_.join();
     epoll_.reset();
     wake_.reset();
-    reserve_.reset();
+    reserve_.close();
     listener_.reset();
   }
 
   void add_stats(ServerStats& s) const {
     counters_.add_to(s);
-    // The value recorded at exit once there is one: an exited, unjoined thread's clock reads 0.
-    const int64_t exit_cpu = exit_cpu_ns_.load(std::memory_order_relaxed);
-    const auto cpu = exit_cpu >= 0 ? std::chrono::nanoseconds(exit_cpu) : thread_.cpu_time();
-    s.thread_cpu.push_back({"reactor-" + std::to_string(index_), cpu});
+    s.thread_cpu.push_back({"reactor-" + std::to_string(index_), thread_.cpu_time()});
   }
 
  private:
@@ -163,11 +158,14 @@ class alignas(64) Reactor {
   }
 
   void run() {
-    std::array<epoll_event, kMaxEvents> events;
+    std::vector<epoll_event> events(static_cast<size_t>(std::max(wait_.max_events, 1)));
+    const int retry_ms = static_cast<int>(kAcceptRetry.count());
     bool stopping = false;
     while (!stopping) {
-      const int timeout_ms = accept_paused_ ? static_cast<int>(kAcceptRetry.count()) : -1;
-      const int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout_ms);
+      int timeout_ms = wait_.timeout_ms;
+      if (accept_paused_ && (timeout_ms < 0 || timeout_ms > retry_ms)) timeout_ms = retry_ms;
+      const int n =
+          ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
       if (n < 0) {
         if (errno == EINTR) continue;
         break;  // EBADF/EINVAL: a bug; leave rather than spin
@@ -186,14 +184,13 @@ class alignas(64) Reactor {
     }
     while (!connections_.empty()) close_connection(*connections_.back());
     listener_.reset();
-    exit_cpu_ns_.store(this_thread_cpu_time().count(), std::memory_order_relaxed);
   }
 
   void accept_pending() {
     accept_paused_ = false;
     fds_freed_ = false;
     // The reserve comes first: without it the next EMFILE could not be shed.
-    if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    reserve_.ensure();
     for (;;) {
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
@@ -205,10 +202,11 @@ class alignas(64) Reactor {
       if (err == EINTR || err == ECONNABORTED) continue;
       if (err == EMFILE || err == ENFILE) {
         // accept4 fails so before it looks at the queue: the queue may well be empty.
-        const Shed shed = shed_one_connection();
-        if (shed == Shed::kMaybeMore) continue;
+        const FdReserve::Shed shed = reserve_.shed_one(listener_.get());
+        if (shed == FdReserve::Shed::kOne) counters_.count_shed();
+        if (shed == FdReserve::Shed::kOne || shed == FdReserve::Shed::kRetry) continue;
         // Nothing queued: the next connection raises a new edge. No timer, no retries.
-        if (shed == Shed::kQueueEmpty) return;
+        if (shed == FdReserve::Shed::kQueueEmpty) return;
       }
       // A connection waits that cannot be shed (no reserve), out of memory, or an
       // unexpected error: the edge is consumed, so retry on a timer rather than wait for a
@@ -219,36 +217,9 @@ class alignas(64) Reactor {
     }
   }
 
-  enum class Shed { kMaybeMore, kQueueEmpty, kStuck };
-
-  // Out of descriptors: give up the reserve to accept and drop one pending connection, so
-  // the client learns at once instead of waiting in the backlog. Counts fd_exhausted only
-  // for a connection actually shed. kStuck: a connection may be waiting and could not be
-  // shed (no reserve to give, or the accept failed).
-  Shed shed_one_connection() {
-    if (!reserve_)
-      return net::connection_waiting(listener_.get()) ? Shed::kStuck : Shed::kQueueEmpty;
-    reserve_.reset();
-    const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    const int err = errno;
-    if (fd >= 0) {
-      LoopCounters::add(counters_.fd_exhausted);
-      LoopCounters::add(counters_.accepted);
-      LoopCounters::add(counters_.rejected);
-      ::close(fd);
-    }
-    // May fail if another thread took the descriptor; accept_pending() retries it first.
-    reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (fd >= 0 || err == EINTR || err == ECONNABORTED) return Shed::kMaybeMore;
-    if (err == EAGAIN || err == EWOULDBLOCK) return Shed::kQueueEmpty;
-    return Shed::kStuck;
-  }
-
   void add_connection(int fd) {
     LoopCounters::add(counters_.accepted);
-    if (max_connections_ != 0 &&
-        open_total_.fetch_add(1, std::memory_order_relaxed) >= max_connections_) {
-      open_total_.fetch_sub(1, std::memory_order_relaxed);
+    if (!cap_.try_take()) {
       reject(fd);
       return;
     }
@@ -259,7 +230,7 @@ class alignas(64) Reactor {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = conn.get();
     if (!conn->buffer || ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-      if (max_connections_ != 0) open_total_.fetch_sub(1, std::memory_order_relaxed);
+      cap_.give_back();
       reject(fd);
       return;
     }
@@ -336,26 +307,21 @@ class alignas(64) Reactor {
     // still holds the descriptor, and its events would name a freed Connection.
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
-    if (max_connections_ != 0) open_total_.fetch_sub(1, std::memory_order_relaxed);
+    cap_.give_back();
     LoopCounters::subtract_one(counters_.open);
     fds_freed_ = true;
-    const size_t slot = c.slot;
-    if (slot != connections_.size() - 1) {
-      connections_[slot] = std::move(connections_.back());
-      connections_[slot]->slot = slot;
-    }
-    connections_.pop_back();  // frees c
+    swap_remove(connections_, c.slot);  // frees c
   }
 
   const int index_;
   const size_t buffer_size_;
-  const size_t max_connections_;
-  std::atomic<size_t>& open_total_;  // shared by all reactors: the max_connections count
+  const EpollWaitPolicy wait_;
+  ConnectionCap cap_;
 
   net::UniqueFd listener_;
   net::UniqueFd epoll_;
   net::UniqueFd wake_;
-  net::UniqueFd reserve_;
+  FdReserve reserve_;
   Thread thread_;
   std::vector<std::unique_ptr<Connection>> connections_;
   bool accept_paused_ = false;
@@ -363,11 +329,11 @@ class alignas(64) Reactor {
   Clock::time_point accept_retry_at_{};
 
   LoopCounters counters_;
-  std::atomic<int64_t> exit_cpu_ns_{-1};  // -1: not exited
 };
 
 class EpollBackend final : public LoopGroupBackend<Reactor> {
  public:
+  explicit EpollBackend(const EpollWaitPolicy& wait) : wait_(wait) {}
   std::string_view name() const override { return "epoll"; }
 
  private:
@@ -378,14 +344,18 @@ class EpollBackend final : public LoopGroupBackend<Reactor> {
   Result<std::unique_ptr<Reactor>> make_loop(int index, const ServerConfig& config,
                                              net::UniqueFd listener,
                                              std::atomic<size_t>& open_total) override {
-    auto reactor = std::make_unique<Reactor>(index, config, open_total);
+    auto reactor = std::make_unique<Reactor>(index, config, wait_, open_total);
     if (auto ec = reactor->init(std::move(listener))) return ec;
     return reactor;
   }
+
+  const EpollWaitPolicy wait_;
 };
 
 }  // namespace
 
-std::unique_ptr<EchoBackend> make_epoll_backend() { return std::make_unique<EpollBackend>(); }
+std::unique_ptr<EchoBackend> make_epoll_backend(EpollWaitPolicy wait) {
+  return std::make_unique<EpollBackend>(wait);
+}
 
 }  // namespace ub::echo

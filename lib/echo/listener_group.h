@@ -43,6 +43,12 @@ struct LoopCounters {
   static void subtract_one(std::atomic<uint64_t>& counter) {
     counter.store(counter.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
+  // A connection accepted only to be closed at once for want of descriptors.
+  void count_shed() {
+    add(fd_exhausted);
+    add(accepted);
+    add(rejected);
+  }
   void add_to(ServerStats& s) const {
     s.connections_accepted += accepted.load(std::memory_order_relaxed);
     s.connections_open += open.load(std::memory_order_relaxed);
