@@ -108,8 +108,8 @@
 #include "common/thread.h"
 #include "echo/listener_group.h"
 #include "echo/loop_group_backend.h"
-#include "echo/uring_probe.h"
 #include "net/socket.h"
+#include "uring/probe.h"
 #include "uring/ring.h"
 
 namespace ub::echo {
@@ -233,7 +233,7 @@ struct Connection {
 class alignas(64) RingWorker {
  public:
   RingWorker(int index, const ServerConfig& config, const UringOptions& options,
-             const UringFeatures& features, std::atomic<size_t>& open_total,
+             const uring::UringFeatures& features, std::atomic<size_t>& open_total,
              net::UniqueFd listener)
       : index_(index),
         opts_(options),
@@ -1034,7 +1034,7 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
 
  private:
   std::error_code check(const ServerConfig& config) override {
-    if (!probe_uring().backend_unavailable_reason().empty()) {
+    if (!uring::probe_uring().backend_unavailable_reason().empty()) {
       return make_error_code(EchoError::kBackendUnavailable);
     }
     if (config.buffer_size == 0 || !options_.validate().empty()) return errno_code(EINVAL);
@@ -1046,8 +1046,8 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
   Result<std::unique_ptr<RingWorker>> make_loop(int index, const ServerConfig& config,
                                                 net::UniqueFd listener,
                                                 std::atomic<size_t>& open_total) override {
-    return std::make_unique<RingWorker>(index, config, options_, probe_uring(), open_total,
-                                        std::move(listener));
+    return std::make_unique<RingWorker>(index, config, options_, uring::probe_uring(),
+                                        open_total, std::move(listener));
   }
 
   const UringOptions options_;

@@ -19,7 +19,7 @@
 #include "ub_config.h"
 
 #if UB_HAVE_URING
-#include <liburing.h>
+#include "uring/probe.h"
 #endif
 
 namespace ub::load {
@@ -59,14 +59,12 @@ void ErrorCounts::add(const ErrorCounts& o) {
 
 std::string uring_engine_unavailable_reason() {
 #if UB_URING_CLIENT
-  static const std::string reason = [] {
-    io_uring ring;
-    const int rc = io_uring_queue_init(8, &ring, 0);
-    if (rc < 0) return "io_uring_queue_init: " + errno_code(rc).message();
-    io_uring_queue_exit(&ring);
-    return std::string();
-  }();
-  return reason;
+  // What the engine uses: a ring, a provided-buffer ring and multishot recv.
+  const auto& f = uring::probe_uring();
+  if (!f.ring_ok) return f.ring_error;
+  if (!f.buffer_rings) return "no provided-buffer rings (needs Linux 5.19)";
+  if (!f.multishot_recv) return "no multishot recv (needs Linux 6.0)";
+  return "";
 #else
   return "io_uring client engine not in this build";
 #endif
