@@ -38,7 +38,9 @@ struct UringConnection {
   bool send_in_flight = false;
 };
 
-unsigned round_up_pow2(size_t n) { return static_cast<unsigned>(std::bit_ceil(std::max<size_t>(n, 1))); }
+unsigned round_up_pow2(size_t n) {
+  return static_cast<unsigned>(std::bit_ceil(std::max<size_t>(n, 1)));
+}
 
 class UringEngine {
  public:
@@ -49,8 +51,8 @@ class UringEngine {
     const unsigned sq = std::min(round_up_pow2(2 * n + 64), 4096u);
     const unsigned cq = std::min(round_up_pow2(4 * n + 256), 65536u);
     if (auto ec = ring_.init(sq, cq)) return ec;
-    const size_t outstanding = core_.config().message_size *
-                               static_cast<size_t>(std::max(core_.config().pipeline, 1));
+    const size_t outstanding =
+        core_.config().message_size * static_cast<size_t>(std::max(core_.config().pipeline, 1));
     const size_t size = std::clamp<size_t>(std::bit_ceil(outstanding), 4096, 64 << 10);
     unsigned count = std::min(round_up_pow2(2 * n + 64), 32768u);
     while (count > 64 && count * size > kMaxBufferBytes) count /= 2;
@@ -117,11 +119,8 @@ class UringEngine {
     auto& s = state_[i];
     if (c.failed || s.send_in_flight) return;
     if (s.sending_done == s.sending.size()) {
-      if (c.outbox.size() == c.outbox_sent) return;
-      s.sending.swap(c.outbox);
-      s.sending_done = c.outbox_sent;
-      c.outbox.clear();
-      c.outbox_sent = 0;
+      if (c.outbox.empty()) return;
+      s.sending_done = c.outbox.take(s.sending);
     }
     io_uring_sqe* sqe = ring_.sqe();
     io_uring_prep_send(sqe, c.fd.get(), s.sending.data() + s.sending_done,
@@ -159,7 +158,7 @@ class UringEngine {
       }
       // Out of buffers (backpressure, not an error) or the kernel ended the multishot.
       if (!(cqe->flags & IORING_CQE_F_MORE)) arm_recv(i);
-      if (core_.config().model != LoadModel::kOpen) start_send(i);
+      start_send(i);  // what on_received queued, if no send is running
       return;
     }
     auto& s = state_[i];
@@ -173,8 +172,7 @@ class UringEngine {
     if (s.sending_done == s.sending.size()) {
       s.sending.clear();
       s.sending_done = 0;
-      if (core_.config().model == LoadModel::kStream) core_.refill_stream(i, now);
-      if (core_.config().model == LoadModel::kOpen) core_.top_up_open(i, now);
+      core_.top_up(i, now);
     }
     start_send(i);
   }
