@@ -8,10 +8,12 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <string>
+#include <vector>
 
 #include "load/engines.h"
-#include "ub_config.h"
 
 namespace ub::load {
 namespace {
@@ -62,8 +64,6 @@ void close_connection(WorkerCore& core, int epfd, size_t i) {
   ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd.get(), nullptr);
   c.fd.reset();
 }
-
-}  // namespace
 
 void run_epoll_engine(WorkerCore& core) {
   net::UniqueFd epfd(::epoll_create1(EPOLL_CLOEXEC));
@@ -122,6 +122,15 @@ void run_epoll_engine(WorkerCore& core) {
     core.check_late(now, touched);
     for (size_t i : touched) close_connection(core, epfd.get(), i);
   }
+}
+
+}  // namespace
+
+Engine epoll_engine() {
+  return {"epoll",
+          "level-triggered EPOLLIN, one recv per readiness, EPOLLOUT armed only while a send is "
+          "short, epoll_pwait2",
+          [] { return std::string(); }, run_epoll_engine};
 }
 
 }  // namespace ub::load

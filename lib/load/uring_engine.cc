@@ -12,13 +12,21 @@
 #include <cerrno>
 
 #include "load/engines.h"
+#include "ub_config.h"
+#if UB_HAVE_URING
 #include "net/socket.h"
+#include "uring/probe.h"
 #include "uring/ring.h"
-
-#if UB_URING_CLIENT
+#endif
 
 namespace ub::load {
 namespace {
+
+constexpr const char* kDescription =
+    "a ring per thread: multishot recv into a buffer ring, sends as SQEs, one "
+    "submit-and-wait per batch, DEFER_TASKRUN";
+
+#if UB_HAVE_URING
 
 constexpr uint16_t kBufferGroup = 1;
 constexpr size_t kMaxBufferBytes = 64 << 20;
@@ -184,8 +192,6 @@ class UringEngine {
   uring::BufferRing buffers_;
 };
 
-}  // namespace
-
 void run_uring_engine(WorkerCore& core) {
   UringEngine engine(core);
   if (auto ec = engine.init()) {
@@ -195,6 +201,25 @@ void run_uring_engine(WorkerCore& core) {
   engine.run();
 }
 
-}  // namespace ub::load
+// What the engine uses: a ring, a provided-buffer ring and multishot recv.
+std::string why_unavailable() {
+  const auto& f = uring::probe_uring();
+  if (!f.ring_ok) return f.ring_error;
+  if (!f.buffer_rings) return "no provided-buffer rings (needs Linux 5.19)";
+  if (!f.multishot_recv) return "no multishot recv (needs Linux 6.0)";
+  return "";
+}
+#endif  // UB_HAVE_URING
 
-#endif  // UB_URING_CLIENT
+}  // namespace
+
+Engine uring_engine() {
+#if UB_HAVE_URING
+  return {"uring", kDescription, why_unavailable, run_uring_engine};
+#else
+  return {"uring", kDescription, [] { return std::string("built without liburing"); },
+          [](WorkerCore&) {}};
+#endif
+}
+
+}  // namespace ub::load
