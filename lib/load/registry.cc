@@ -1,6 +1,6 @@
 // The client-engine registry: one row per engine, best first. Adding an engine means its
-// file (defining its row), a line here and a line in lib/meson.build; bench_echo's
-// --client-engine and the load tests pick it up from this list.
+// file (which defines its row), its declaration in engines.h, a line in the table here and
+// one in lib/meson.build; bench_echo's --client-engine and the load tests read this table.
 
 #include "load/engines.h"
 #include "load/load.h"

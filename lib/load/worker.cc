@@ -178,7 +178,8 @@ bool WorkerCore::top_up(size_t i, int64_t now) {
   auto& c = connections_[i];
   if (c.owed.empty()) return false;  // only the open loop owes messages
   bool queued = false;
-  // The move is of at most the limit's bytes.
+  // Once the kernel has taken the limit's worth, drop those bytes: the move is of at most
+  // the limit's bytes, and an outbox the kernel never quite empties does not grow.
   c.outbox.compact(kOpenOutboxLimit);
   // Owed messages still go out while draining: they were due inside the window.
   while (!c.owed.empty() && !c.failed && c.outbox.pending_bytes() < kOpenOutboxLimit) {

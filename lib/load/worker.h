@@ -136,8 +136,9 @@ class WorkerCore {
   // Echoed bytes arrived on connection i: verify, account, queue what the model sends next.
   // Returns false if the connection failed (the engine closes it).
   bool on_received(size_t i, const std::byte* data, size_t n, int64_t now);
-  // Open loop: queues every message due by `now`; `touched` gets the connections with new
-  // bytes to send. Returns the next due time (INT64_MAX if none).
+  // Queues every message due by `now` (the open loop's schedule; other models have none);
+  // `touched` gets the connections with new bytes to send. Returns the next due time
+  // (INT64_MAX if none).
   int64_t due_sends(int64_t now, std::vector<size_t>& touched);
   // Connection i's outbox has gone to the kernel: queues what the load model still owes it
   // (open loop: messages that fell due while the outbox held kOpenOutboxLimit bytes; no
