@@ -3,6 +3,7 @@
 // (server threads pinned apart from the client threads) or externally (--connect).
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
@@ -177,17 +178,14 @@ std::string make_plan(const Options& o, Plan& plan) {
   }
   l.rate = o.rate;
   l.pipeline = o.pipeline;
-  if (o.client_engine == "auto") {
-    l.engine = ub::load::ClientEngine::kAuto;
-  } else if (o.client_engine == "uring") {
-    l.engine = ub::load::ClientEngine::kUring;
-    const auto why = ub::load::uring_engine_unavailable_reason();
-    if (!why.empty()) return "--client-engine=uring is unavailable: " + why;
-  } else if (o.client_engine == "epoll") {
-    l.engine = ub::load::ClientEngine::kEpoll;
-  } else {
-    return "--client-engine must be auto, uring or epoll";
+  if (auto engine = ub::load::client_engine(o.client_engine); !engine) {
+    return fmt::format("--client-engine={}: {} (choices: {}, {})", o.client_engine,
+                       engine.error().message(), ub::load::kAutoEngine,
+                       fmt::join(ub::load::client_engine_names(), ", "));
+  } else if (!engine->available) {
+    return "--client-engine=" + o.client_engine + " is unavailable: " + engine->why_unavailable;
   }
+  l.engine = o.client_engine;
   if (!o.no_pin) {
     plan.server_cpus = default_cpus(true);
     plan.client_cpus = default_cpus(false);
@@ -408,7 +406,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--client-engine", o.client_engine, "auto | uring | epoll")->capture_default_str();
+  app.add_option("--client-engine", o.client_engine,
+                 fmt::format("{} | {} (auto: the first available here)", ub::load::kAutoEngine,
+                             fmt::join(ub::load::client_engine_names(), " | ")))
+      ->capture_default_str();
   app.add_option("--client-threads", o.client_threads, "client threads (default: client CPUs)")
       ->check(CLI::Range(1, 256));
   app.add_option("--server-threads", o.server_threads, "server threads (default: server CPUs)")
@@ -468,7 +469,6 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  const std::string engine_name = std::string(ub::load::to_string(plan.load.engine));
   std::vector<RunRecord> runs;
   std::vector<std::string> targets =
       plan.external ? std::vector<std::string>{"external"} : plan.backends;
@@ -504,8 +504,8 @@ int main(int argc, char** argv) {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\x1b[K");
 
   ub::bench::print_table(stdout, runs);
-  const std::string engine_used = std::string(ub::load::to_string(runs.front().load.engine)) +
-                                  " (" + runs.front().load.engine_setup + ")";
+  const std::string engine_used =
+      runs.front().load.engine + " (" + runs.front().load.engine_setup + ")";
   fmt::print(
       "client engine {}; latency is round-trip time (send to complete echo); "
       "srv_us/rt = server CPU per echo, cli_us/rt = client CPU per round trip\n",

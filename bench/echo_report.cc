@@ -158,7 +158,7 @@ std::string to_json(const Context& context, const std::vector<RunRecord>& runs) 
       out += fmt::format("      \"backend_options\": {},\n", json_string(r.backend_options));
     }
     out += fmt::format("      \"load_model\": \"{}\",\n      \"client_engine\": \"{}\",\n",
-                       load::to_string(r.model), load::to_string(r.load.engine));
+                       load::to_string(r.model), r.load.engine);
     out += fmt::format("      \"rt_per_s\": {:.1f},\n      \"mb_per_s\": {:.3f},\n", r.rt_per_s(),
                        r.mb_per_s());
     out += fmt::format("      \"seconds\": {:.6f},\n", r.seconds());

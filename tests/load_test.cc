@@ -1,5 +1,6 @@
 // lib/load against real and faulty servers: zero errors against every back end with each
-// client engine and load model, and every kind of fault counted when a server misbehaves.
+// client engine of the registry and each load model, and every kind of fault counted when
+// a server misbehaves.
 
 #include "load/load.h"
 
@@ -76,7 +77,7 @@ class FaultyServer {
   std::thread thread_;
 };
 
-LoadConfig quick_config(const net::Endpoint& server, ClientEngine engine) {
+LoadConfig quick_config(const net::Endpoint& server, const std::string& engine) {
   LoadConfig config;
   config.server = server;
   config.connections = 20;
@@ -89,21 +90,20 @@ LoadConfig quick_config(const net::Endpoint& server, ClientEngine engine) {
   return config;
 }
 
-std::vector<ClientEngine> engines() {
-  std::vector<ClientEngine> list{ClientEngine::kEpoll};
-  if (uring_engine_unavailable_reason().empty()) list.push_back(ClientEngine::kUring);
-  return list;
+// Why client engine `name` cannot run here (the registry's reason), or "".
+std::string engine_unavailable(const std::string& name) {
+  auto info = client_engine(name);
+  if (!info) return name + ": " + info.error().message();
+  return info->available ? "" : name + " client engine: " + info->why_unavailable;
 }
 
-class LoadAgainstBackends : public ::testing::TestWithParam<std::tuple<std::string, ClientEngine>> {
+class LoadAgainstBackends : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   void SetUp() override {
     const auto& [name, engine] = GetParam();
     auto info = echo::backend_info(name);
     if (!info || !info->available) GTEST_SKIP() << name << " unavailable";
-    if (engine == ClientEngine::kUring && !uring_engine_unavailable_reason().empty()) {
-      GTEST_SKIP() << "io_uring client engine: " << uring_engine_unavailable_reason();
-    }
+    if (auto why = engine_unavailable(engine); !why.empty()) GTEST_SKIP() << why;
     server_ = std::move(*echo::make_backend(name));
     ASSERT_FALSE(server_->start({}));
   }
@@ -139,7 +139,7 @@ TEST_P(LoadAgainstBackends, ClosedLoopPipelinedRunIsErrorFreeAndAccounted) {
                          static_cast<int64_t>(config.message_size);
   EXPECT_LE(std::abs(static_cast<int64_t>(result->bytes_received) - whole), in_flight);
   EXPECT_GT(result->client_cpu.count(), 0);
-  EXPECT_NE(result->engine, ClientEngine::kAuto);
+  EXPECT_EQ(result->engine, std::get<1>(GetParam()));
 }
 
 TEST_P(LoadAgainstBackends, OpenLoopRecordsCorrectedAndUncorrectedLatency) {
@@ -166,15 +166,19 @@ TEST_P(LoadAgainstBackends, StreamModeMovesVerifiedBytes) {
   EXPECT_GT(result->bytes_received, 1u << 20);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, LoadAgainstBackends,
-    ::testing::Combine(::testing::Values("uring", "epoll", "blocking"),
-                       ::testing::Values(ClientEngine::kEpoll, ClientEngine::kUring)),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_" + std::string(to_string(std::get<1>(info.param)));
-    });
+INSTANTIATE_TEST_SUITE_P(All, LoadAgainstBackends,
+                         ::testing::Combine(::testing::Values("uring", "epoll", "blocking"),
+                                            ::testing::ValuesIn(client_engine_names())),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
-class LoadAgainstFaults : public ::testing::TestWithParam<ClientEngine> {};
+class LoadAgainstFaults : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (auto why = engine_unavailable(GetParam()); !why.empty()) GTEST_SKIP() << why;
+  }
+};
 
 TEST_P(LoadAgainstFaults, CorruptedEchoesAreCountedAsMismatches) {
   FaultyServer server(FaultyServer::Fault::kCorrupt);
@@ -258,7 +262,7 @@ TEST(Load, NobodyListeningIsConnectFailures) {
   auto listener = net::listen_tcp(net::Endpoint::loopback_v4(0), 1);
   const auto closed = *net::local_endpoint(listener->get());
   listener->reset();
-  auto config = quick_config(closed, ClientEngine::kEpoll);
+  auto config = quick_config(closed, "epoll");
   config.connections = 3;
   auto result = run_load(config);
   ASSERT_TRUE(result.ok());
@@ -275,8 +279,45 @@ TEST(Load, RejectsNonsenseConfiguration) {
   EXPECT_FALSE(run_load(config).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, LoadAgainstFaults, ::testing::ValuesIn(engines()),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+// The registry: every engine has a name, a description and, if it cannot run, a reason;
+// "auto" is the first available one; other names are refused, by run_load too.
+TEST(LoadEngines, RegistryNamesAutoAndRefusesUnknownNames) {
+  const auto engines = client_engines();
+  ASSERT_FALSE(engines.empty());
+  EXPECT_EQ(engines.size(), client_engine_names().size());
+  const EngineInfo* first_available = nullptr;
+  for (const auto& e : engines) {
+    EXPECT_FALSE(e.name.empty());
+    EXPECT_FALSE(e.description.empty()) << e.name;
+    EXPECT_EQ(e.available, e.why_unavailable.empty()) << e.name;
+    if (e.available && first_available == nullptr) first_available = &e;
+  }
+  ASSERT_NE(first_available, nullptr) << "epoll at least runs everywhere";
+  auto picked = client_engine(kAutoEngine);
+  ASSERT_TRUE(picked.ok());
+  EXPECT_EQ(picked->name, first_available->name);
+
+  auto unknown = client_engine("kqueue");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error(), LoadError::kUnknownEngine);
+  EXPECT_EQ(unknown.error().message(), "unknown client engine");
+  LoadConfig config;
+  config.engine = "kqueue";
+  auto run = run_load(config);
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.error(), LoadError::kUnknownEngine);
+  for (const auto& e : engines) {
+    if (e.available) continue;
+    config.engine = e.name;
+    auto refused = run_load(config);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error(), LoadError::kEngineUnavailable);
+  }
+}
+
+// A test per engine; one that cannot run here skips with its reason.
+INSTANTIATE_TEST_SUITE_P(Engines, LoadAgainstFaults, ::testing::ValuesIn(client_engine_names()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace ub::load

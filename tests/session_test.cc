@@ -1,8 +1,11 @@
-// lib/load/session: the client's byte-for-byte check of echoes, however they are split.
+// lib/load/session: the client's byte-for-byte check of echoes, however they are split; and
+// the core's Outbox, which both engines hand to the kernel their own way.
 
 #include "load/session.h"
 
 #include <gtest/gtest.h>
+
+#include "load/worker.h"
 
 namespace ub::load {
 namespace {
@@ -73,6 +76,46 @@ TEST(Session, KeepsTimingsOfManyOutstandingMessages) {
                         [&](const Timing& t) { in_order &= t.scheduled_ns == expected++; }));
   EXPECT_TRUE(in_order);
   EXPECT_EQ(expected, 1000);
+}
+
+// Partial sends (epoll) and whole takes (io_uring) see the same bytes, in order, once.
+TEST(Outbox, PartialSendsAndTakesHandOverEveryByteOnce) {
+  Session reference(10, 3);
+  const auto expected = queue(reference, 3);
+  Session s(10, 3);
+  Outbox box;
+  EXPECT_TRUE(box.empty());
+  for (int m = 0; m < 3; ++m) box.append(s, 0, 0);
+  ASSERT_EQ(box.pending_bytes(), 30u);
+  std::vector<std::byte> handed(box.pending_data(), box.pending_data() + 4);
+  box.consume(4);
+  EXPECT_EQ(box.pending_bytes(), 26u);
+  std::vector<std::byte> taken{std::byte{1}};  // old contents are dropped
+  const size_t at = box.take(taken);
+  EXPECT_TRUE(box.empty());
+  EXPECT_EQ(box.pending_bytes(), 0u);
+  handed.insert(handed.end(), taken.begin() + static_cast<ptrdiff_t>(at), taken.end());
+  EXPECT_EQ(handed, expected);
+  box.append(s, 0, 0);
+  box.consume(10);  // all of it: the outbox starts over
+  EXPECT_TRUE(box.empty());
+}
+
+// Compaction drops only what the kernel took, and only past the threshold.
+TEST(Outbox, CompactKeepsThePendingBytes) {
+  Session s(10, 4);
+  Outbox box;
+  for (int m = 0; m < 2; ++m) box.append(s, 0, 0);
+  box.consume(15);
+  const std::vector<std::byte> pending(box.pending_data(), box.pending_data() + 5);
+  box.compact(16);  // under the threshold: nothing moves
+  EXPECT_EQ(box.pending_bytes(), 5u);
+  box.compact(15);
+  ASSERT_EQ(box.pending_bytes(), 5u);
+  EXPECT_EQ(std::vector<std::byte>(box.pending_data(), box.pending_data() + 5), pending);
+  std::vector<std::byte> taken;
+  EXPECT_EQ(box.take(taken), 0u);  // the sent bytes are gone
+  EXPECT_EQ(taken, pending);
 }
 
 }  // namespace

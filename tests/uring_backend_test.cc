@@ -32,7 +32,7 @@
 #include "ub_config.h"
 #if UB_HAVE_URING
 #include "echo/uring.h"
-#include "echo/uring_probe.h"
+#include "uring/probe.h"
 #endif
 
 namespace ub::echo {
@@ -147,7 +147,7 @@ Mappings mappings() {
 // Why io_uring cannot run here, or false.
 bool uring_unavailable(std::string& why) {
 #if UB_HAVE_URING
-  why = probe_uring().backend_unavailable_reason();
+  why = uring::probe_uring().backend_unavailable_reason();
   if (!why.empty()) why = "io_uring unavailable: " + why;
 #else
   why = "built without liburing";
@@ -161,7 +161,7 @@ class UringVariants : public ::testing::TestWithParam<Variant> {
     std::string why;
     if (uring_unavailable(why)) GTEST_SKIP() << why;
 #if UB_HAVE_URING
-    if (GetParam().needs_incremental && !probe_uring().incremental_buffers) {
+    if (GetParam().needs_incremental && !uring::probe_uring().incremental_buffers) {
       GTEST_SKIP() << "no incrementally consumed buffer rings here (IOU_PBUF_RING_INC, Linux 6.12)";
     }
 #endif
@@ -409,7 +409,7 @@ TEST_F(UringBackpressure, ATricklingNonReaderDoesNotPinThePool) {
 // Without the cap a single batch takes more (54 KB for a 16 KiB budget here).
 TEST_F(UringBackpressure, ACappedRecvTakesAtMostTheBudgetFromABulkNonReader) {
 #if UB_HAVE_URING
-  if (!probe_uring().recv_limit) GTEST_SKIP() << "no multishot recv cap here (Linux 6.17)";
+  if (!uring::probe_uring().recv_limit) GTEST_SKIP() << "no multishot recv cap here (Linux 6.17)";
 #endif
   constexpr size_t kBudget = 16 << 10;
   start(1024, kBudget, /*recv_cap=*/1);
@@ -538,7 +538,7 @@ TEST(UringSqpoll, BatchLargerThanTheSubmissionQueue) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 #if UB_HAVE_URING
-  const std::string why = ub::echo::probe_uring().backend_unavailable_reason();
+  const std::string why = ub::uring::probe_uring().backend_unavailable_reason();
   if (!why.empty()) {
     std::printf("SKIP: io_uring unavailable: %s\n", why.c_str());
     return 77;

@@ -11,7 +11,7 @@
 #include "ub_config.h"
 #if UB_HAVE_URING
 #include "echo/uring.h"
-#include "echo/uring_probe.h"
+#include "uring/probe.h"
 #endif
 
 namespace ub::echo {
@@ -35,7 +35,7 @@ const Options* own(const BackendOptions* options) {
 
 std::string uring_details() {
 #if UB_HAVE_URING
-  return to_string(probe_uring());
+  return to_string(uring::probe_uring());
 #else
   return "io_uring: built without liburing";
 #endif
@@ -47,7 +47,7 @@ const std::vector<Registration>& registrations() {
        "a ring per core: multishot accept + recv into a buffer ring, sends from the same "
        "buffers, batched submit/wait, DEFER_TASKRUN, SO_REUSEPORT listeners",
 #if UB_HAVE_URING
-       [] { return probe_uring().backend_unavailable_reason(); }, uring_details,
+       [] { return uring::probe_uring().backend_unavailable_reason(); }, uring_details,
        [] { return std::make_unique<UringFlags>(); },
        [](const BackendOptions* o) {
          const auto* flags = own<UringFlags>(o);

@@ -82,9 +82,9 @@
 #include "echo/uring_acceptor.h"
 #include "echo/uring_batch_wait.h"
 #include "echo/uring_connection.h"
-#include "echo/uring_probe.h"
 #include "net/socket.h"
 #include "uring/buffer_pool.h"
+#include "uring/probe.h"
 #include "uring/ring.h"
 
 namespace ub::echo {
@@ -107,7 +107,8 @@ using BufferPool = uring::BufferPool<uring::BufferRing>;
 class alignas(64) RingWorker {
  public:
   RingWorker(int index, const ServerConfig& config, const UringOptions& options,
-             const UringFeatures& features, std::atomic<size_t>& open_total, net::UniqueFd listener)
+             const uring::UringFeatures& features, std::atomic<size_t>& open_total,
+             net::UniqueFd listener)
       : index_(index),
         opts_(options),
         budget_(std::max(config.buffer_size, options.buffer_size)),
@@ -671,7 +672,7 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
 
  private:
   std::error_code check(const ServerConfig& config) override {
-    if (!probe_uring().backend_unavailable_reason().empty()) {
+    if (!uring::probe_uring().backend_unavailable_reason().empty()) {
       return make_error_code(EchoError::kBackendUnavailable);
     }
     if (config.buffer_size == 0 || !options_.validate().empty()) return errno_code(EINVAL);
@@ -683,8 +684,8 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
   Result<std::unique_ptr<RingWorker>> make_loop(int index, const ServerConfig& config,
                                                 net::UniqueFd listener,
                                                 std::atomic<size_t>& open_total) override {
-    return std::make_unique<RingWorker>(index, config, options_, probe_uring(), open_total,
-                                        std::move(listener));
+    return std::make_unique<RingWorker>(index, config, options_, uring::probe_uring(),
+                                        open_total, std::move(listener));
   }
 
   const UringOptions options_;

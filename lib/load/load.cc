@@ -16,11 +16,6 @@
 #include "load/engines.h"
 #include "load/worker.h"
 #include "net/socket.h"
-#include "ub_config.h"
-
-#if UB_HAVE_URING
-#include <liburing.h>
-#endif
 
 namespace ub::load {
 
@@ -36,18 +31,6 @@ std::string_view to_string(LoadModel model) {
   return "?";
 }
 
-std::string_view to_string(ClientEngine engine) {
-  switch (engine) {
-    case ClientEngine::kAuto:
-      return "auto";
-    case ClientEngine::kUring:
-      return "uring";
-    case ClientEngine::kEpoll:
-      return "epoll";
-  }
-  return "?";
-}
-
 void ErrorCounts::add(const ErrorCounts& o) {
   connect_failures += o.connect_failures;
   mismatches += o.mismatches;
@@ -55,21 +38,6 @@ void ErrorCounts::add(const ErrorCounts& o) {
   early_eofs += o.early_eofs;
   late_replies += o.late_replies;
   other += o.other;
-}
-
-std::string uring_engine_unavailable_reason() {
-#if UB_URING_CLIENT
-  static const std::string reason = [] {
-    io_uring ring;
-    const int rc = io_uring_queue_init(8, &ring, 0);
-    if (rc < 0) return "io_uring_queue_init: " + errno_code(rc).message();
-    io_uring_queue_exit(&ring);
-    return std::string();
-  }();
-  return reason;
-#else
-  return "io_uring client engine not in this build";
-#endif
 }
 
 namespace {
@@ -96,19 +64,14 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
       return errno_code(EINVAL);
     }
   }
+  const Engine* engine = find_engine(config.engine);
+  if (engine == nullptr) {
+    return make_error_code(config.engine == kAutoEngine ? LoadError::kEngineUnavailable
+                                                        : LoadError::kUnknownEngine);
+  }
+  if (!engine->why_unavailable().empty()) return make_error_code(LoadError::kEngineUnavailable);
   LoadResult result;
-  result.engine = config.engine;
-  if (config.engine == ClientEngine::kAuto) {
-    result.engine =
-        uring_engine_unavailable_reason().empty() ? ClientEngine::kUring : ClientEngine::kEpoll;
-  }
-#if UB_URING_CLIENT
-  if (result.engine == ClientEngine::kUring && !uring_engine_unavailable_reason().empty()) {
-    return errno_code(ENOSYS);
-  }
-#else
-  if (result.engine == ClientEngine::kUring) return errno_code(ENOSYS);
-#endif
+  result.engine = engine->name;
 
   auto connected =
       connect_many(config.server, static_cast<size_t>(config.connections), config.connect_timeout);
@@ -140,16 +103,7 @@ Result<LoadResult> run_load(const LoadConfig& config, const PhaseHooks& hooks) {
   }
   for (size_t t = 0; t < threads; ++t) {
     WorkerCore* core = cores[t].get();
-    const ClientEngine engine = result.engine;
-    auto worker = Thread::spawn(
-        [core, engine] {
-#if UB_URING_CLIENT
-          if (engine == ClientEngine::kUring) return run_uring_engine(*core);
-#endif
-          (void)engine;
-          run_epoll_engine(*core);
-        },
-        "ub-client", 1 << 20);
+    auto worker = Thread::spawn([core, engine] { engine->run(*core); }, "ub-client", 1 << 20);
     if (!worker) {
       phase.store(Phase::kDrain);
       return worker.error();  // joined on the way out

@@ -12,13 +12,21 @@
 #include <cerrno>
 
 #include "load/engines.h"
+#include "ub_config.h"
+#if UB_HAVE_URING
 #include "net/socket.h"
+#include "uring/probe.h"
 #include "uring/ring.h"
-
-#if UB_URING_CLIENT
+#endif
 
 namespace ub::load {
 namespace {
+
+constexpr const char* kDescription =
+    "a ring per thread: multishot recv into a buffer ring, sends as SQEs, one "
+    "submit-and-wait per batch, DEFER_TASKRUN";
+
+#if UB_HAVE_URING
 
 constexpr uint16_t kBufferGroup = 1;
 constexpr size_t kMaxBufferBytes = 64 << 20;
@@ -38,7 +46,9 @@ struct UringConnection {
   bool send_in_flight = false;
 };
 
-unsigned round_up_pow2(size_t n) { return static_cast<unsigned>(std::bit_ceil(std::max<size_t>(n, 1))); }
+unsigned round_up_pow2(size_t n) {
+  return static_cast<unsigned>(std::bit_ceil(std::max<size_t>(n, 1)));
+}
 
 class UringEngine {
  public:
@@ -49,8 +59,8 @@ class UringEngine {
     const unsigned sq = std::min(round_up_pow2(2 * n + 64), 4096u);
     const unsigned cq = std::min(round_up_pow2(4 * n + 256), 65536u);
     if (auto ec = ring_.init(sq, cq)) return ec;
-    const size_t outstanding = core_.config().message_size *
-                               static_cast<size_t>(std::max(core_.config().pipeline, 1));
+    const size_t outstanding =
+        core_.config().message_size * static_cast<size_t>(std::max(core_.config().pipeline, 1));
     const size_t size = std::clamp<size_t>(std::bit_ceil(outstanding), 4096, 64 << 10);
     unsigned count = std::min(round_up_pow2(2 * n + 64), 32768u);
     while (count > 64 && count * size > kMaxBufferBytes) count /= 2;
@@ -117,11 +127,8 @@ class UringEngine {
     auto& s = state_[i];
     if (c.failed || s.send_in_flight) return;
     if (s.sending_done == s.sending.size()) {
-      if (c.outbox.size() == c.outbox_sent) return;
-      s.sending.swap(c.outbox);
-      s.sending_done = c.outbox_sent;
-      c.outbox.clear();
-      c.outbox_sent = 0;
+      if (c.outbox.empty()) return;
+      s.sending_done = c.outbox.take(s.sending);
     }
     io_uring_sqe* sqe = ring_.sqe();
     io_uring_prep_send(sqe, c.fd.get(), s.sending.data() + s.sending_done,
@@ -159,7 +166,7 @@ class UringEngine {
       }
       // Out of buffers (backpressure, not an error) or the kernel ended the multishot.
       if (!(cqe->flags & IORING_CQE_F_MORE)) arm_recv(i);
-      if (core_.config().model != LoadModel::kOpen) start_send(i);
+      start_send(i);  // what on_received queued, if no send is running
       return;
     }
     auto& s = state_[i];
@@ -173,8 +180,7 @@ class UringEngine {
     if (s.sending_done == s.sending.size()) {
       s.sending.clear();
       s.sending_done = 0;
-      if (core_.config().model == LoadModel::kStream) core_.refill_stream(i, now);
-      if (core_.config().model == LoadModel::kOpen) core_.top_up_open(i, now);
+      core_.top_up(i, now);
     }
     start_send(i);
   }
@@ -186,8 +192,6 @@ class UringEngine {
   uring::BufferRing buffers_;
 };
 
-}  // namespace
-
 void run_uring_engine(WorkerCore& core) {
   UringEngine engine(core);
   if (auto ec = engine.init()) {
@@ -197,6 +201,25 @@ void run_uring_engine(WorkerCore& core) {
   engine.run();
 }
 
-}  // namespace ub::load
+// What the engine uses: a ring, a provided-buffer ring and multishot recv.
+std::string why_unavailable() {
+  const auto& f = uring::probe_uring();
+  if (!f.ring_ok) return f.ring_error;
+  if (!f.buffer_rings) return "no provided-buffer rings (needs Linux 5.19)";
+  if (!f.multishot_recv) return "no multishot recv (needs Linux 6.0)";
+  return "";
+}
+#endif  // UB_HAVE_URING
 
-#endif  // UB_URING_CLIENT
+}  // namespace
+
+Engine uring_engine() {
+#if UB_HAVE_URING
+  return {"uring", kDescription, why_unavailable, run_uring_engine};
+#else
+  return {"uring", kDescription, [] { return std::string("built without liburing"); },
+          [](WorkerCore&) {}};
+#endif
+}
+
+}  // namespace ub::load

@@ -110,7 +110,7 @@ void WorkerCore::queue_initial(int64_t now) {
       refill_stream(i, now);
     } else {
       for (int k = 0; k < config_.pipeline; ++k) {
-        connections_[i].session.append_message(connections_[i].outbox, now, now);
+        connections_[i].outbox.append(connections_[i].session, now, now);
       }
     }
   }
@@ -144,7 +144,7 @@ bool WorkerCore::on_received(size_t i, const std::byte* data, size_t n, int64_t 
   }
   if (!sending()) return true;
   if (config_.model == LoadModel::kClosed) {
-    for (size_t k = 0; k < replies; ++k) c.session.append_message(c.outbox, now, now);
+    for (size_t k = 0; k < replies; ++k) c.outbox.append(c.session, now, now);
   } else if (config_.model == LoadModel::kStream) {
     refill_stream(i, now);
   }
@@ -157,7 +157,7 @@ void WorkerCore::refill_stream(size_t i, int64_t now) {
   for (;;) {
     const uint64_t unechoed = c.session.unechoed_bytes();
     if (!sending() || (unechoed > 0 && unechoed + size > kStreamWindow)) break;
-    c.session.append_message(c.outbox, now, now, /*track=*/false);
+    c.outbox.append(c.session, now, now, /*track=*/false);
   }
 }
 
@@ -168,24 +168,22 @@ int64_t WorkerCore::due_sends(int64_t now, std::vector<size_t>& touched) {
     auto& c = connections_[i];
     if (c.failed || !sending()) continue;
     if (c.owed.count++ == 0) c.owed.first_due = due;
-    if (top_up_open(i, now)) touched.push_back(i);
+    if (top_up(i, now)) touched.push_back(i);
     schedule_.push({due + interval_ns_, i});
   }
   return schedule_.empty() || !sending() ? INT64_MAX : schedule_.top().first;
 }
 
-bool WorkerCore::top_up_open(size_t i, int64_t now) {
+bool WorkerCore::top_up(size_t i, int64_t now) {
   auto& c = connections_[i];
+  if (c.owed.empty()) return false;  // only the open loop owes messages
   bool queued = false;
-  // Drop what the kernel already took once it is as large as the limit, so an outbox the
-  // kernel never quite empties does not grow; the move is of at most the limit's bytes.
-  if (c.outbox_sent >= kOpenOutboxLimit) {
-    c.outbox.erase(c.outbox.begin(), c.outbox.begin() + static_cast<ptrdiff_t>(c.outbox_sent));
-    c.outbox_sent = 0;
-  }
+  // Once the kernel has taken the limit's worth, drop those bytes: the move is of at most
+  // the limit's bytes, and an outbox the kernel never quite empties does not grow.
+  c.outbox.compact(kOpenOutboxLimit);
   // Owed messages still go out while draining: they were due inside the window.
-  while (!c.owed.empty() && !c.failed && c.outbox.size() - c.outbox_sent < kOpenOutboxLimit) {
-    c.session.append_message(c.outbox, c.owed.first_due, now);
+  while (!c.owed.empty() && !c.failed && c.outbox.pending_bytes() < kOpenOutboxLimit) {
+    c.outbox.append(c.session, c.owed.first_due, now);
     c.owed.first_due += interval_ns_;
     --c.owed.count;
     queued = true;

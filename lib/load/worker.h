@@ -1,10 +1,12 @@
 #pragma once
 // What every client engine's thread shares: the phase clock, the sessions, the load model
-// (what to send when) and the accounting. An engine owns only its I/O loop and calls
-// on_received / due_sends / check_late; nothing here makes a system call per message.
+// (what to send when) and the accounting. An engine owns only its I/O loop and its own
+// per-connection I/O state, and calls on_received / top_up / due_sends / check_late without
+// knowing the load model; nothing here makes a system call per message.
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <queue>
 #include <string>
@@ -24,13 +26,58 @@ inline int64_t now_ns() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+// A connection's bytes queued for the kernel. The core appends messages; an engine either
+// sends from pending_data() and reports what the kernel took with consume() (a partial
+// send), or moves every pending byte into a buffer of its own with take() (a send whose
+// buffer must stay put while it runs). The cursor lives here, not in an engine, because the
+// open loop's outbox limit counts only the bytes not yet handed over.
+class Outbox {
+ public:
+  bool empty() const { return sent_ == bytes_.size(); }
+  size_t pending_bytes() const { return bytes_.size() - sent_; }
+  const std::byte* pending_data() const { return bytes_.data() + sent_; }
+
+  void append(Session& session, int64_t scheduled_ns, int64_t now_ns, bool track = true) {
+    session.append_message(bytes_, scheduled_ns, now_ns, track);
+  }
+  // The kernel took the next n pending bytes.
+  void consume(size_t n) {
+    sent_ += n;
+    if (sent_ == bytes_.size()) clear();
+  }
+  // Swaps the queued bytes into `out` (its old contents are dropped, its capacity reused for
+  // the next messages) and returns the offset in `out` where the pending ones begin.
+  size_t take(std::vector<std::byte>& out) {
+    out.swap(bytes_);
+    const size_t at = sent_;
+    clear();
+    return at;
+  }
+  // Drops the bytes already handed over once there are at least `threshold` of them, so an
+  // outbox the kernel never quite empties does not grow.
+  void compact(size_t threshold) {
+    if (sent_ < threshold) return;
+    bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<ptrdiff_t>(sent_));
+    sent_ = 0;
+  }
+
+ private:
+  void clear() {
+    bytes_.clear();
+    sent_ = 0;
+  }
+
+  std::vector<std::byte> bytes_;
+  size_t sent_ = 0;  // bytes_[0, sent_) are with the kernel
+};
+
+// What the core keeps per connection; each engine keeps its own I/O state beside it,
+// indexed the same way.
 struct Connection {
   net::UniqueFd fd;
   Session session;
-  std::vector<std::byte> outbox{};  // bytes queued and not yet handed to the kernel
-  size_t outbox_sent = 0;         // engine-specific progress through outbox
+  Outbox outbox{};
   bool failed = false;
-  bool want_write = false;        // epoll engine: EPOLLOUT armed
   // Stream mode: when echoed bytes last arrived (or the stream began). Its messages carry
   // no timings, so a stalled server shows as bytes outstanding and no progress since then.
   int64_t last_echo_ns = 0;
@@ -61,7 +108,7 @@ struct WorkerResult {
 class WorkerCore {
  public:
   static constexpr size_t kMaxSamples = 5;
-  static constexpr size_t kStreamWindow = 256 << 10;  // stream mode: unechoed bytes in flight
+  static constexpr size_t kStreamWindow = 256 << 10;     // stream mode: unechoed bytes in flight
   static constexpr size_t kOpenOutboxLimit = 256 << 10;  // open loop: queued bytes per connection
   // After the drain: how long half-closed connections may take to send EOF (at most
   // reply_timeout). Bytes arriving meanwhile are checked; a server still silent then may
@@ -89,15 +136,14 @@ class WorkerCore {
   // Echoed bytes arrived on connection i: verify, account, queue what the model sends next.
   // Returns false if the connection failed (the engine closes it).
   bool on_received(size_t i, const std::byte* data, size_t n, int64_t now);
-  // Stream mode: tops up connection i's outbox if the window allows.
-  void refill_stream(size_t i, int64_t now);
-  // Open loop: queues every message due by `now`; `touched` gets the connections with new
-  // bytes to send. Returns the next due time (INT64_MAX if none).
+  // Queues every message due by `now` (the open loop's schedule; other models have none);
+  // `touched` gets the connections with new bytes to send. Returns the next due time
+  // (INT64_MAX if none).
   int64_t due_sends(int64_t now, std::vector<size_t>& touched);
-  // Open loop: moves owed messages of connection i into its outbox while it holds less
-  // than kOpenOutboxLimit bytes. Engines call it when the outbox has gone to the kernel.
-  // Returns whether it queued anything.
-  bool top_up_open(size_t i, int64_t now);
+  // Connection i's outbox has gone to the kernel: queues what the load model still owes it
+  // (open loop: messages that fell due while the outbox held kOpenOutboxLimit bytes; no
+  // other model owes any). Returns whether it queued anything.
+  bool top_up(size_t i, int64_t now);
   // Late replies: connections whose oldest outstanding reply is older than reply_timeout
   // fail; in stream mode, connections with unechoed bytes and no echo for reply_timeout.
   // Call every ~100 ms; cheap.
@@ -109,6 +155,8 @@ class WorkerCore {
   int64_t wait_budget_ns(int64_t now) const;
 
  private:
+  // Stream mode: tops up connection i's outbox if the window allows.
+  void refill_stream(size_t i, int64_t now);
   void error_sample(std::string text);
 
   const LoadConfig& config_;

@@ -1,12 +1,13 @@
 #pragma once
 // What this kernel's io_uring offers, probed once per process: whether a ring can be set up
 // at all (and if not, why: EPERM, ENOSYS, kernel.io_uring_disabled), which set-up flags won,
-// and which of the techniques the io_uring echo back end uses actually work here. Built only
-// with liburing (UB_HAVE_URING).
+// and which of the techniques the io_uring echo back end and the io_uring client engine use
+// actually work here. One probe for both, so they agree on what this machine offers. Built
+// only with liburing (UB_HAVE_URING).
 
 #include <string>
 
-namespace ub::echo {
+namespace ub::uring {
 
 struct UringFeatures {
   bool ring_ok = false;
@@ -38,4 +39,4 @@ const UringFeatures& probe_uring();
 // One line: "io_uring on 6.18.44: SINGLE_ISSUER|DEFER_TASKRUN, registered ring fd, ...".
 std::string to_string(const UringFeatures& features);
 
-}  // namespace ub::echo
+}  // namespace ub::uring

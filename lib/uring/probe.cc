@@ -5,7 +5,7 @@
 // a while, which the tests that count threads would see, so SQPOLL is judged from the
 // feature bits only.
 
-#include "echo/uring_probe.h"
+#include "uring/probe.h"
 
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -19,7 +19,7 @@
 #include "net/socket.h"
 #include "uring/ring.h"
 
-namespace ub::echo {
+namespace ub::uring {
 namespace {
 
 using namespace std::chrono_literals;
@@ -32,7 +32,7 @@ int read_io_uring_disabled() {
 }
 
 // Waits (bounded) for one completion whose user_data is `tag`; drops any others.
-bool wait_for(uring::Ring& ring, uint64_t tag, io_uring_cqe& out) {
+bool wait_for(Ring& ring, uint64_t tag, io_uring_cqe& out) {
   const auto deadline = std::chrono::steady_clock::now() + 1s;
   while (std::chrono::steady_clock::now() < deadline) {
     io_uring_cqe* cqe = nullptr;
@@ -55,7 +55,7 @@ bool wait_for(uring::Ring& ring, uint64_t tag, io_uring_cqe& out) {
 // sends `data` into it and waits for the first completion (false if none came). Returns
 // the buffer and ends the recv if it is still running. `tag`: a user_data no other check
 // uses, so a late completion of one is never taken for another's.
-bool first_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers, uint64_t tag,
+bool first_multishot_recv(Ring& ring, BufferRing& buffers, uint64_t tag,
                           uint32_t limit, std::string_view data, io_uring_cqe& cqe) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
@@ -63,7 +63,7 @@ bool first_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers, uint64_
   net::UniqueFd b(pair[1]);
   io_uring_sqe* sqe = ring.sqe();
   io_uring_prep_recv_multishot(sqe, a.get(), nullptr, 0, 0);
-  if (limit != 0) uring::set_recv_multishot_limit(sqe, limit);
+  if (limit != 0) set_recv_multishot_limit(sqe, limit);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = buffers.group_id();
   sqe->user_data = tag;
@@ -85,7 +85,7 @@ bool first_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers, uint64_
   return true;
 }
 
-bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
+bool check_multishot_recv(Ring& ring, BufferRing& buffers) {
   io_uring_cqe cqe{};
   return first_multishot_recv(ring, buffers, 1, 0, "x", cqe) && cqe.res == 1 &&
          (cqe.flags & IORING_CQE_F_MORE) && (cqe.flags & IORING_CQE_F_BUFFER);
@@ -93,7 +93,7 @@ bool check_multishot_recv(uring::Ring& ring, uring::BufferRing& buffers) {
 
 // A multishot recv capped at one byte in total ends after its first receive (which may
 // take more than the cap: only bundles are trimmed to it). Older kernels: -EINVAL.
-bool check_recv_limit(uring::Ring& ring, uring::BufferRing& buffers) {
+bool check_recv_limit(Ring& ring, BufferRing& buffers) {
   io_uring_cqe cqe{};
   return first_multishot_recv(ring, buffers, 5, 1, "xy", cqe) && cqe.res > 0 &&
          !(cqe.flags & IORING_CQE_F_MORE);
@@ -101,8 +101,8 @@ bool check_recv_limit(uring::Ring& ring, uring::BufferRing& buffers) {
 
 // An incrementally consumed buffer ring: two one-byte receives land back to back in the
 // same buffer, the kernel saying after each that it is not done with it.
-bool check_incremental_buffers(uring::Ring& ring) {
-  uring::BufferRing buffers;
+bool check_incremental_buffers(Ring& ring) {
+  BufferRing buffers;
   if (buffers.init(ring, 1, 1, 64, /*track_order=*/false, /*incremental=*/true)) return false;
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
@@ -118,13 +118,13 @@ bool check_incremental_buffers(uring::Ring& ring) {
     const char byte = static_cast<char>('a' + round);
     io_uring_cqe cqe{};
     ok = ::send(b.get(), &byte, 1, MSG_NOSIGNAL) == 1 && wait_for(ring, 4, cqe) && cqe.res == 1 &&
-         (cqe.flags & IORING_CQE_F_BUFFER) && (cqe.flags & uring::kCqeBufMore) &&
+         (cqe.flags & IORING_CQE_F_BUFFER) && (cqe.flags & kCqeBufMore) &&
          static_cast<char>(buffers.buffer(0)[round]) == byte;
   }
   return ok;
 }
 
-bool check_multishot_accept(uring::Ring& ring) {
+bool check_multishot_accept(Ring& ring) {
   auto listener = net::listen_tcp(net::Endpoint::loopback_v4(0), 4);
   if (!listener) return false;
   auto bound = net::local_endpoint(listener->get());
@@ -155,7 +155,7 @@ UringFeatures probe() {
   utsname u{};
   if (::uname(&u) == 0) f.kernel = u.release;
 
-  uring::Ring ring;
+  Ring ring;
   if (auto ec = ring.init(8, 16)) {
     f.ring_error = "io_uring_setup: " + ec.message();
     if (f.io_uring_disabled > 0) {
@@ -167,15 +167,15 @@ UringFeatures probe() {
   f.setup_flags = ring.setup_flags_text();
   f.features = ring.features();
   f.registered_ring_fd = ring.ring_fd_registered();
-  f.bundles = (f.features & uring::kFeatRecvSendBundle) != 0;
-  f.min_wait = (f.features & uring::kFeatMinTimeout) != 0;
+  f.bundles = (f.features & kFeatRecvSendBundle) != 0;
+  f.min_wait = (f.features & kFeatMinTimeout) != 0;
   f.sqpoll_unprivileged = (f.features & IORING_FEAT_SQPOLL_NONFIXED) != 0;
   if (io_uring_probe* p = io_uring_get_probe_ring(ring.get())) {
     f.zc_send = io_uring_opcode_supported(p, IORING_OP_SEND_ZC) != 0;
     io_uring_free_probe(p);
   }
   {
-    uring::BufferRing buffers;
+    BufferRing buffers;
     f.buffer_rings = !buffers.init(ring, 0, 4, 64);
     if (f.buffer_rings) f.multishot_recv = check_multishot_recv(ring, buffers);
     if (f.multishot_recv) f.recv_limit = check_recv_limit(ring, buffers);
@@ -222,4 +222,4 @@ std::string to_string(const UringFeatures& f) {
   return s;
 }
 
-}  // namespace ub::echo
+}  // namespace ub::uring
