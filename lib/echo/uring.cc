@@ -64,606 +64,260 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
-#include "common/thread.h"
-#include "echo/listener_group.h"
 #include "echo/loop_group_backend.h"
-#include "echo/open_connections.h"
-#include "echo/uring_acceptor.h"
-#include "echo/uring_batch_wait.h"
-#include "echo/uring_connection.h"
-#include "net/socket.h"
-#include "uring/buffer_pool.h"
-#include "uring/probe.h"
-#include "uring/ring.h"
+#include "echo/uring_worker.h"
 
 namespace ub::echo {
-namespace {
+namespace uring_echo {
 
-using namespace uring_echo;
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr uint16_t kBufferGroup = 0;
-constexpr unsigned kSqEntries = 2048;
-constexpr unsigned kCqEntries = 32768;
-constexpr auto kStopDrain = 500ms;
-constexpr unsigned kSqThreadIdleMs = 2;
+std::error_code RingWorker::start() {
+  wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) return errno_code(errno);
+  const std::string name = "ub-ring-" + std::to_string(index_);
+  auto thread = Thread::spawn([this] { run(); }, name.c_str());
+  if (!thread) return thread.error();
+  thread_ = std::move(*thread);
+  std::unique_lock lock(ready_mu_);
+  ready_cv_.wait(lock, [this] { return ready_.has_value(); });
+  return *ready_;
+}
 
-using BufferPool = uring::BufferPool<uring::BufferRing>;
+void RingWorker::request_stop() {
+  if (!wake_) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof(one));
+}
 
-// One ring and its thread. Counters are written only by the ring thread (relaxed load +
-// store, no locked instructions per echo) and summed by stats().
-class alignas(64) RingWorker {
- public:
-  RingWorker(int index, const ServerConfig& config, const UringOptions& options,
-             const uring::UringFeatures& features, std::atomic<size_t>& open_total,
-             net::UniqueFd listener)
-      : index_(index),
-        opts_(options),
-        budget_(std::max(config.buffer_size, options.buffer_size)),
-        incremental_(options.incremental && features.incremental_buffers),
-        bundle_(options.bundle && features.bundles && !incremental_),
-        recv_cap_(features.recv_limit ? options.recv_cap * budget_ : 0),
-        wait_settings_{options.batch, options.batch_hold_share, options.batch_wait_us,
-                       features.min_wait, kCqEntries / 2},
-        cap_(config.max_connections, open_total),
-        acceptor_(std::move(listener), options.fixed_files, options.multishot, counters_) {}
+void RingWorker::join() {
+  thread_.join();
+  wake_.reset();
+}
 
-  ~RingWorker() { join(); }
-
-  // Starts the thread and waits until its ring is set up (or failed to be).
-  std::error_code start() {
-    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_) return errno_code(errno);
-    const std::string name = "ub-ring-" + std::to_string(index_);
-    auto thread = Thread::spawn([this] { run(); }, name.c_str());
-    if (!thread) return thread.error();
-    thread_ = std::move(*thread);
-    std::unique_lock lock(ready_mu_);
-    ready_cv_.wait(lock, [this] { return ready_.has_value(); });
-    return *ready_;
+void RingWorker::add_stats(ServerStats& s) const {
+  counters_.add_to(s);
+  s.thread_cpu.push_back({"ring-" + std::to_string(index_), thread_.cpu_time()});
+  const pid_t sq = sq_tid_.load(std::memory_order_relaxed);
+  if (sq != 0) {
+    const int64_t sq_exit = sq_exit_cpu_ns_.load(std::memory_order_relaxed);
+    s.thread_cpu.push_back({"sqpoll-" + std::to_string(index_),
+                            sq_exit >= 0 ? std::chrono::nanoseconds(sq_exit) : tid_cpu_time(sq)});
   }
+}
 
-  void request_stop() {
-    if (!wake_) return;
-    const uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof(one));
+void RingWorker::report_ready(std::error_code ec) {
+  std::lock_guard lock(ready_mu_);
+  ready_ = ec;
+  ready_cv_.notify_all();
+}
+
+void RingWorker::run() {
+  uring::Ring ring;
+  uring::BufferRing buffers;
+  ring_ = &ring;
+  buffers_ = &buffers;
+  const std::error_code ec = set_up();
+  if (!ec) {
+    report_ready({});
+    loop();
   }
+  tear_down();
+  pool_.reset();
+  ring_ = nullptr;
+  buffers_ = nullptr;
+  if (ec) report_ready(ec);
+  // The buffer ring, then the ring, go on this thread (SINGLE_ISSUER owns them).
+}
 
-  void join() {
-    thread_.join();
-    wake_.reset();
-  }
-
-  void add_stats(ServerStats& s) const {
-    counters_.add_to(s);
-    s.thread_cpu.push_back({"ring-" + std::to_string(index_), thread_.cpu_time()});
-    const pid_t sq = sq_tid_.load(std::memory_order_relaxed);
-    if (sq != 0) {
-      const int64_t sq_exit = sq_exit_cpu_ns_.load(std::memory_order_relaxed);
-      s.thread_cpu.push_back({"sqpoll-" + std::to_string(index_),
-                              sq_exit >= 0 ? std::chrono::nanoseconds(sq_exit) : tid_cpu_time(sq)});
+std::error_code RingWorker::set_up() {
+  uring::RingSetup setup;
+  setup.entries = kSqEntries;
+  setup.cq_entries = kCqEntries;
+  setup.defer_taskrun = opts_.defer_taskrun;
+  setup.register_ring_fd = opts_.register_ring_fd;
+  setup.sqpoll = opts_.sqpoll;
+  setup.sq_thread_idle_ms = kSqThreadIdleMs;
+  if (auto ec = ring_->init(setup)) return ec;
+  if (opts_.sqpoll) {
+    // The SQ thread ("iou-sqp-<tid of the ring's creator>") names itself when it first
+    // runs: give it a moment (bounded).
+    const std::string sq_name = "iou-sqp-" + std::to_string(this_thread_tid());
+    pid_t sq = 0;
+    for (int i = 0; i < 200 && sq == 0; ++i) {
+      sq = find_thread_by_name(sq_name);
+      if (sq == 0) std::this_thread::sleep_for(1ms);
     }
+    sq_tid_.store(sq, std::memory_order_relaxed);
   }
-
- private:
-  void report_ready(std::error_code ec) {
-    std::lock_guard lock(ready_mu_);
-    ready_ = ec;
-    ready_cv_.notify_all();
+  if (auto ec = buffers_->init(*ring_, kBufferGroup, opts_.buffer_count, opts_.buffer_size,
+                               /*track_order=*/bundle_, incremental_)) {
+    return ec;
   }
-
-  void run() {
-    uring::Ring ring;
-    uring::BufferRing buffers;
-    ring_ = &ring;
-    buffers_ = &buffers;
-    const std::error_code ec = set_up();
-    if (!ec) {
-      report_ready({});
-      loop();
+  pool_.emplace(*buffers_, opts_.buffer_count, static_cast<uint32_t>(opts_.buffer_size),
+                incremental_, opts_.zc_send);
+  if (opts_.fixed_files) {
+    // The kernel caps a file table at RLIMIT_NOFILE; the table bounds the connections.
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    const unsigned slots =
+        static_cast<unsigned>(std::clamp<rlim_t>(limit.rlim_cur, 64, rlim_t{1} << 20));
+    if (int rc = io_uring_register_files_sparse(ring_->get(), slots); rc < 0) {
+      return errno_code(rc);
     }
-    tear_down();
-    pool_.reset();
-    ring_ = nullptr;
-    buffers_ = nullptr;
-    if (ec) report_ready(ec);
-    // The buffer ring, then the ring, go on this thread (SINGLE_ISSUER owns them).
+    files_registered_ = true;
   }
+  arm_wake();
+  if (auto ec = acceptor_.start(*ring_)) return ec;
+  // Fail start() now, not later, if the kernel rejects what we asked for.
+  if (int rc = io_uring_submit(ring_->get()); rc < 0) return errno_code(rc);
+  return {};
+}
 
-  std::error_code set_up() {
-    uring::RingSetup setup;
-    setup.entries = kSqEntries;
-    setup.cq_entries = kCqEntries;
-    setup.defer_taskrun = opts_.defer_taskrun;
-    setup.register_ring_fd = opts_.register_ring_fd;
-    setup.sqpoll = opts_.sqpoll;
-    setup.sq_thread_idle_ms = kSqThreadIdleMs;
-    if (auto ec = ring_->init(setup)) return ec;
-    if (opts_.sqpoll) {
-      // The SQ thread ("iou-sqp-<tid of the ring's creator>") names itself when it first
-      // runs: give it a moment (bounded).
-      const std::string sq_name = "iou-sqp-" + std::to_string(this_thread_tid());
-      pid_t sq = 0;
-      for (int i = 0; i < 200 && sq == 0; ++i) {
-        sq = find_thread_by_name(sq_name);
-        if (sq == 0) std::this_thread::sleep_for(1ms);
-      }
-      sq_tid_.store(sq, std::memory_order_relaxed);
+void RingWorker::tear_down() {
+  for (Connection* c : conns_) {
+    if (!opts_.fixed_files && c->fd >= 0) ::close(c->fd);
+    delete c;
+  }
+  conns_.clear();
+  if (files_registered_) io_uring_unregister_files(ring_->get());  // closes every slot
+  files_registered_ = false;
+  for (ZcOp* z : zc_free_) delete z;
+  zc_free_.clear();
+  for (ZcOp* z : zc_live_) delete z;
+  zc_live_.clear();
+  acceptor_.close();
+  const pid_t sq = sq_tid_.load(std::memory_order_relaxed);
+  if (sq != 0) sq_exit_cpu_ns_.store(tid_cpu_time(sq).count(), std::memory_order_relaxed);
+}
+
+void RingWorker::loop() {
+  unsigned last_recvs = 1;
+  for (;;) {
+    const BatchWait wait =
+        next_wait(wait_settings_, last_recvs, conns_.size(), sends_queued_, stopping_);
+    sends_queued_ = 0;
+    const int rc = ring_->submit_and_wait(wait.wait_nr, wait.min_wait, wait.timeout);
+    if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN) {
+      break;  // EBADF/EFAULT/EINVAL: a bug; leave rather than spin
     }
-    if (auto ec = buffers_->init(*ring_, kBufferGroup, opts_.buffer_count, opts_.buffer_size,
-                                 /*track_order=*/bundle_, incremental_)) {
-      return ec;
+    recvs_this_batch_ = 0;
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(ring_->get(), head, cqe) {
+      ++seen;
+      handle(*cqe);
     }
-    pool_.emplace(*buffers_, opts_.buffer_count, static_cast<uint32_t>(opts_.buffer_size),
-                  incremental_, opts_.zc_send);
-    if (opts_.fixed_files) {
-      // The kernel caps a file table at RLIMIT_NOFILE; the table bounds the connections.
-      rlimit limit{};
-      ::getrlimit(RLIMIT_NOFILE, &limit);
-      const unsigned slots =
-          static_cast<unsigned>(std::clamp<rlim_t>(limit.rlim_cur, 64, rlim_t{1} << 20));
-      if (int rc = io_uring_register_files_sparse(ring_->get(), slots); rc < 0) {
-        return errno_code(rc);
-      }
-      files_registered_ = true;
-    }
-    arm_wake();
-    if (auto ec = acceptor_.start(*ring_)) return ec;
-    // Fail start() now, not later, if the kernel rejects what we asked for.
-    if (int rc = io_uring_submit(ring_->get()); rc < 0) return errno_code(rc);
-    return {};
+    io_uring_cq_advance(ring_->get(), seen);
+    if (seen > 0) last_recvs = recvs_this_batch_;
+    after_batch();
+    if (stopping_ && (requests_due() == 0 || Clock::now() >= stop_deadline_)) break;
   }
+}
 
-  void tear_down() {
-    for (Connection* c : conns_) {
-      if (!opts_.fixed_files && c->fd >= 0) ::close(c->fd);
-      delete c;
-    }
-    conns_.clear();
-    if (files_registered_) io_uring_unregister_files(ring_->get());  // closes every slot
-    files_registered_ = false;
-    for (ZcOp* z : zc_free_) delete z;
-    zc_free_.clear();
-    for (ZcOp* z : zc_live_) delete z;
-    zc_live_.clear();
-    acceptor_.close();
-    const pid_t sq = sq_tid_.load(std::memory_order_relaxed);
-    if (sq != 0) sq_exit_cpu_ns_.store(tid_cpu_time(sq).count(), std::memory_order_relaxed);
+void RingWorker::after_batch() {
+  buffers_->commit();
+  // Buffers came back: as many connections that ran dry as there are buffers may
+  // receive again (each takes at least one).
+  for (unsigned n = pool_->free(); n > 0 && !starved_.empty() && !stopping_; --n) {
+    Connection* c = starved_.front();
+    starved_.pop_front();
+    c->starved = false;
+    update_recv(*c);
   }
+}
 
-  size_t requests_due() const { return ops_ + acceptor_.pending(); }
-
-  void loop() {
-    unsigned last_recvs = 1;
-    for (;;) {
-      const BatchWait wait =
-          next_wait(wait_settings_, last_recvs, conns_.size(), sends_queued_, stopping_);
-      sends_queued_ = 0;
-      const int rc = ring_->submit_and_wait(wait.wait_nr, wait.min_wait, wait.timeout);
-      if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN) {
-        break;  // EBADF/EFAULT/EINVAL: a bug; leave rather than spin
-      }
-      recvs_this_batch_ = 0;
-      unsigned head;
-      unsigned seen = 0;
-      io_uring_cqe* cqe;
-      io_uring_for_each_cqe(ring_->get(), head, cqe) {
-        ++seen;
-        handle(*cqe);
-      }
-      io_uring_cq_advance(ring_->get(), seen);
-      if (seen > 0) last_recvs = recvs_this_batch_;
-      after_batch();
-      if (stopping_ && (requests_due() == 0 || Clock::now() >= stop_deadline_)) break;
-    }
-  }
-
-  void after_batch() {
-    buffers_->commit();
-    // Buffers came back: as many connections that ran dry as there are buffers may
-    // receive again (each takes at least one).
-    for (unsigned n = pool_->free(); n > 0 && !starved_.empty() && !stopping_; --n) {
-      Connection* c = starved_.front();
-      starved_.pop_front();
-      c->starved = false;
-      update_recv(*c);
-    }
-  }
-
-  void handle(const io_uring_cqe& cqe) {
-    auto* op = static_cast<Op*>(io_uring_cqe_get_data(&cqe));
-    if (op == nullptr) return;  // cancel and close requests: nothing to do
-    switch (op->kind) {
-      case OpKind::kRecv:
-        on_recv(*op->conn, cqe);
-        break;
-      case OpKind::kSend:
-        on_send(*op->conn, cqe.res);
-        break;
-      case OpKind::kZcSend:
-        on_zc_send(*static_cast<ZcOp*>(op), cqe);
-        break;
-      case OpKind::kAccept:
-        if (const int fd = acceptor_.on_accept(cqe, stopping_); fd >= 0) add_connection(fd);
-        break;
-      case OpKind::kAcceptRetry:
-        acceptor_.on_retry(stopping_);
-        break;
-      case OpKind::kWake:
-        --ops_;
-        begin_stop();
-        break;
-    }
-  }
-
-  void arm_wake() {
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_poll_add(sqe, wake_.get(), POLLIN);
-    io_uring_sqe_set_data(sqe, &wake_op_);
-    ++ops_;
-  }
-
-  void add_connection(int fd) {
-    LoopCounters::add(counters_.accepted);
-    if (stopping_) {  // accepted just before the stop: nothing will serve it
-      close_descriptor(fd);
-      return;
-    }
-    if (!cap_.try_take()) {
-      LoopCounters::add(counters_.rejected);
-      close_descriptor(fd);
-      return;
-    }
-    auto* c = new Connection(fd);
-    c->slot = conns_.size();
-    conns_.push_back(c);
-    LoopCounters::add(counters_.open);
-    arm_recv(*c);
-  }
-
-  void close_descriptor(int fd) {
-    if (opts_.fixed_files) {
-      io_uring_sqe* sqe = ring_->sqe();
-      io_uring_prep_close_direct(sqe, static_cast<unsigned>(fd));
-      io_uring_sqe_set_data(sqe, nullptr);
-    } else {
-      ::close(fd);
-    }
-  }
-
-  // --- receiving -------------------------------------------------------------------------
-
-  void arm_recv(Connection& c) {
-    io_uring_sqe* sqe = ring_->sqe();
-    // A bundle's length caps the bytes one completion may take: the connection's budget.
-    const unsigned len = bundle_ ? static_cast<unsigned>(budget_) : 0;
-    if (opts_.multishot) {
-      io_uring_prep_recv_multishot(sqe, c.fd, nullptr, len, 0);
-      if (recv_cap_ != 0) {
-        const size_t room = recv_cap_ - std::min(c.held, recv_cap_ - 1);
-        uring::set_recv_multishot_limit(sqe, static_cast<uint32_t>(room));
-      }
-    } else {
-      io_uring_prep_recv(sqe, c.fd, nullptr, len, 0);
-    }
-    sqe->flags |= IOSQE_BUFFER_SELECT | (opts_.fixed_files ? IOSQE_FIXED_FILE : 0);
-    sqe->buf_group = kBufferGroup;
-    if (bundle_) sqe->ioprio |= uring::kRecvSendBundle;
-    io_uring_sqe_set_data(sqe, &c.recv_op);
-    c.recv_armed = true;
-    c.cancel_sent = false;
-    ++c.ops;
-    ++ops_;
-  }
-
-  void cancel(void* user_data) {
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_cancel(sqe, user_data, 0);
-    io_uring_sqe_set_data(sqe, nullptr);
-  }
-
-  void cancel_recv(Connection& c) {
-    cancel(&c.recv_op);
-    c.cancel_sent = true;
-  }
-
-  // Arms, keeps or cancels the connection's recv according to its budget.
-  void update_recv(Connection& c) {
-    if (c.closing || c.peer_done || stopping_) return;
-    if (c.recv_armed) {
-      if ((c.held >= budget_ || c.queue.size() >= kMaxPiecesHeld) && !c.cancel_sent) {
-        cancel_recv(c);
-      }
-      return;
-    }
-    if (c.starved) return;
-    if (c.held <= budget_ / 2 && c.queue.size() <= kMaxPiecesHeld / 2) arm_recv(c);
-  }
-
-  void on_recv(Connection& c, const io_uring_cqe& cqe) {
-    if (!(cqe.flags & IORING_CQE_F_MORE)) {
-      c.recv_armed = false;
-      --c.ops;
+void RingWorker::handle(const io_uring_cqe& cqe) {
+  auto* op = static_cast<Op*>(io_uring_cqe_get_data(&cqe));
+  if (op == nullptr) return;  // cancel and close requests: nothing to do
+  switch (op->kind) {
+    case OpKind::kRecv:
+      on_recv(*op->conn, cqe);
+      break;
+    case OpKind::kSend:
+      on_send(*op->conn, cqe.res);
+      break;
+    case OpKind::kZcSend:
+      on_zc_send(*static_cast<ZcOp*>(op), cqe);
+      break;
+    case OpKind::kAccept:
+      if (const int fd = acceptor_.on_accept(cqe, stopping_); fd >= 0) add_connection(fd);
+      break;
+    case OpKind::kAcceptRetry:
+      acceptor_.on_retry(stopping_);
+      break;
+    case OpKind::kWake:
       --ops_;
-    }
-    if (cqe.res > 0) {
-      ++recvs_this_batch_;
-      if (incremental_) {
-        take_piece(c, cqe);
-      } else {
-        take_buffers(c, cqe);
-      }
-    } else if (incremental_) {
-      // Nothing was read, so nothing of the buffer was consumed; the kernel keeps it.
-    } else if (cqe.flags & IORING_CQE_F_BUFFER) {
-      pool_->put_back_unused(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
-    }
-    if (cqe.res == 0) {
-      c.peer_done = true;  // EOF; a half-closed client still gets everything back
-    } else if (cqe.res == -ENOBUFS) {
-      if (!c.closing && !c.starved && !c.recv_armed) {
-        c.starved = true;
-        starved_.push_back(&c);
-      }
-    } else if (cqe.res < 0 && cqe.res != -ECANCELED) {
-      begin_close(c);  // ECONNRESET and friends
-    }
-    settle(c);
+      begin_stop();
+      break;
   }
+}
 
-  void take_buffers(Connection& c, const io_uring_cqe& cqe) {
-    const unsigned first = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-    // Before the loop: recycling `first` below would move it to a new position.
-    const uint32_t first_pos = bundle_ ? buffers_->position_of(first) : 0;
-    size_t left = static_cast<size_t>(cqe.res);
-    for (unsigned k = 0; left > 0; ++k) {
-      uring::BufferRing::Piece piece{first, left};
-      if (bundle_) piece = buffers_->piece_at(first_pos + k);
-      const size_t len = std::min(left, piece.length);
-      const auto bid = static_cast<uint16_t>(piece.id);
-      pool_->take(bid);
-      hold(c, bid, 0, static_cast<uint32_t>(len));
-      left -= len;
-    }
+void RingWorker::arm_wake() {
+  io_uring_sqe* sqe = ring_->sqe();
+  io_uring_prep_poll_add(sqe, wake_.get(), POLLIN);
+  io_uring_sqe_set_data(sqe, &wake_op_);
+  ++ops_;
+}
+
+void RingWorker::add_connection(int fd) {
+  LoopCounters::add(counters_.accepted);
+  if (stopping_) {  // accepted just before the stop: nothing will serve it
+    close_descriptor(fd);
+    return;
   }
-
-  // Incremental consumption: the bytes sit where the previous piece of this buffer ended
-  // (the pool keeps the offsets). That relies on completions arriving in the order the
-  // receives consumed: every receive runs on this thread (DEFER_TASKRUN task work), and the
-  // kernel flushes deferred completions before it posts a multishot one and, once the CQ
-  // overflows, queues every later completion behind the overflowed ones. (Byte-verified by
-  // the uring-backend test's fragmented streams over a 16-buffer pool, and by every
-  // bench_echo run.)
-  void take_piece(Connection& c, const io_uring_cqe& cqe) {
-    const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    const auto len = static_cast<uint32_t>(cqe.res);
-    const uint32_t begin = pool_->take_piece(bid, len, cqe.flags & uring::kCqeBufMore);
-    hold(c, bid, begin, begin + len);
+  if (!cap_.try_take()) {
+    LoopCounters::add(counters_.rejected);
+    close_descriptor(fd);
+    return;
   }
+  auto* c = new Connection(fd);
+  c->slot = conns_.size();
+  conns_.push_back(c);
+  LoopCounters::add(counters_.open);
+  arm_recv(*c);
+}
 
-  // A received piece: queued for sending, or straight back if the connection is closing.
-  void hold(Connection& c, uint16_t bid, uint32_t begin, uint32_t end) {
-    if (c.closing) {
-      pool_->release(bid);
-      return;
-    }
-    c.queue.push_back({bid, begin, end});
-    c.held += end - begin;
-  }
-
-  // --- sending ---------------------------------------------------------------------------
-
-  // After a completion: a closing connection only finishes; an open one sends what it
-  // holds, re-arms or pauses its receive, and finishes if that was its last work.
-  void settle(Connection& c) {
-    if (!c.closing) {
-      pump(c);
-      update_recv(c);
-    }
-    maybe_finish(c);
-  }
-
-  void pump(Connection& c) {
-    if (c.send_busy || c.queue.empty() || c.closing) return;
+void RingWorker::close_descriptor(int fd) {
+  if (opts_.fixed_files) {
     io_uring_sqe* sqe = ring_->sqe();
-    const unsigned fixed = opts_.fixed_files ? IOSQE_FIXED_FILE : 0;
-    const size_t n = std::min<size_t>(c.queue.size(), kMaxIov);
-    if (n == 1) {
-      Chunk& ch = c.queue.front();
-      std::byte* data = buffers_->buffer(ch.bid) + ch.begin;
-      const size_t len = ch.end - ch.begin;
-      if (opts_.zc_send && len >= opts_.zc_threshold) {
-        ZcOp* z = take_zc_op(c, ch.bid);
-        io_uring_prep_send_zc(sqe, c.fd, data, len, MSG_NOSIGNAL | MSG_WAITALL, 0);
-        io_uring_sqe_set_data(sqe, z);
-        c.zc_in_flight = z;
-      } else {
-        io_uring_prep_send(sqe, c.fd, data, len, MSG_NOSIGNAL | MSG_WAITALL);
-        io_uring_sqe_set_data(sqe, &c.send_op);
-      }
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        Chunk& ch = c.queue[i];
-        c.iov[i].iov_base = buffers_->buffer(ch.bid) + ch.begin;
-        c.iov[i].iov_len = ch.end - ch.begin;
-      }
-      c.msg.msg_iov = c.iov;
-      c.msg.msg_iovlen = n;
-      io_uring_prep_sendmsg(sqe, c.fd, &c.msg, MSG_NOSIGNAL | MSG_WAITALL);
-      io_uring_sqe_set_data(sqe, &c.send_op);
-    }
-    sqe->flags |= fixed;
-    c.send_busy = true;
-    ++c.ops;
-    ++ops_;
-    ++sends_queued_;
-  }
-
-  void on_send(Connection& c, int res) {
-    c.send_busy = false;
-    --c.ops;
-    --ops_;
-    if (res < 0) {
-      begin_close(c);  // EPIPE, ECONNRESET, ECANCELED at stop
-      maybe_finish(c);
-      return;
-    }
-    LoopCounters::add(counters_.bytes_echoed, static_cast<uint64_t>(res));
-    size_t left = static_cast<size_t>(res);
-    c.held -= left;
-    while (left > 0 && !c.queue.empty()) {
-      Chunk& front = c.queue.front();
-      const size_t avail = front.end - front.begin;
-      if (left < avail) {
-        front.begin += static_cast<uint32_t>(left);  // a short send: the rest goes next
-        break;
-      }
-      left -= avail;
-      pool_->release(front.bid);
-      c.queue.pop_front();
-    }
-    settle(c);
-  }
-
-  ZcOp* take_zc_op(Connection& c, uint16_t bid) {
-    ZcOp* z;
-    if (zc_free_.empty()) {
-      z = new ZcOp;
-      z->kind = OpKind::kZcSend;
-    } else {
-      z = zc_free_.back();
-      zc_free_.pop_back();
-    }
-    z->conn = &c;
-    z->bid = bid;
-    pool_->add_zc_hold(bid);  // the notification's hold on the buffer, dropped in on_zc_send
-    zc_live_.push_back(z);
-    return z;
-  }
-
-  void put_zc_op(ZcOp* z) {
-    zc_live_.erase(std::find(zc_live_.begin(), zc_live_.end(), z));
-    zc_free_.push_back(z);
-  }
-
-  void on_zc_send(ZcOp& z, const io_uring_cqe& cqe) {
-    if (cqe.flags & IORING_CQE_F_NOTIF) {
-      --ops_;
-      pool_->drop_zc_hold(z.bid);
-      put_zc_op(&z);
-      return;
-    }
-    Connection& c = *z.conn;
-    c.zc_in_flight = nullptr;
-    if (cqe.flags & IORING_CQE_F_MORE) {
-      ++ops_;  // the notification is still to come
-    } else {
-      pool_->drop_zc_hold(z.bid);
-      put_zc_op(&z);
-    }
-    on_send(c, cqe.res);
-  }
-
-  // --- closing ---------------------------------------------------------------------------
-
-  void begin_close(Connection& c) {
-    if (c.closing) return;
-    c.closing = true;
-    if (c.recv_armed && !c.cancel_sent) cancel_recv(c);
-    if (c.send_busy) cancel(c.zc_in_flight ? static_cast<void*>(c.zc_in_flight) : &c.send_op);
-    if (c.starved) {
-      starved_.erase(std::find(starved_.begin(), starved_.end(), &c));
-      c.starved = false;
-    }
-  }
-
-  void maybe_finish(Connection& c) {
-    if (c.closing) {
-      if (c.ops == 0) finish(c);
-    } else if (c.peer_done && c.queue.empty() && c.ops == 0) {
-      finish(c);  // half-close: everything echoed, now the client reads EOF
-    }
-  }
-
-  void finish(Connection& c) {
-    while (!c.queue.empty()) {
-      pool_->release(c.queue.front().bid);
-      c.queue.pop_front();
-    }
-    if (c.fd >= 0) close_descriptor(c.fd);
-    cap_.give_back();
-    LoopCounters::subtract_one(counters_.open);
-    swap_remove(conns_, c.slot);
-    delete &c;
-  }
-
-  void begin_stop() {
-    stopping_ = true;
-    stop_deadline_ = Clock::now() + kStopDrain;
-    acceptor_.shut_down();
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_prep_close_direct(sqe, static_cast<unsigned>(fd));
     io_uring_sqe_set_data(sqe, nullptr);
-    for (Connection* c : conns_) {
-      c->closing = true;
-      // Shut down, not closed: sends and receives this batch queued still name the
-      // descriptor and go in at the next submit. Closed now, its number could be reused by
-      // another thread's open in between and a client's echo written there. Shut down, they
-      // fail at once; finish() or tear_down() closes it.
-      if (!opts_.fixed_files && c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);
-    }
-    starved_.clear();
-    for (Connection* c : conns_) c->starved = false;
+  } else {
+    ::close(fd);
   }
+}
 
-  const int index_;
-  const UringOptions opts_;
-  const size_t budget_;  // unsent bytes one connection may hold before its recv stops
-  const bool incremental_;
-  const bool bundle_;
-  const size_t recv_cap_;  // a multishot recv's total byte cap (0: none, or no kernel support)
-  const BatchWaitSettings wait_settings_;
-  ConnectionCap cap_;
-  LoopCounters counters_;  // before acceptor_, which counts into it
-  Acceptor acceptor_;
+void RingWorker::begin_stop() {
+  stopping_ = true;
+  stop_deadline_ = Clock::now() + kStopDrain;
+  acceptor_.shut_down();
+  io_uring_sqe* sqe = ring_->sqe();
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data(sqe, nullptr);
+  for (Connection* c : conns_) {
+    c->closing = true;
+    // Shut down, not closed: sends and receives this batch queued still name the
+    // descriptor and go in at the next submit. Closed now, its number could be reused by
+    // another thread's open in between and a client's echo written there. Shut down, they
+    // fail at once; finish() or tear_down() closes it.
+    if (!opts_.fixed_files && c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);
+  }
+  starved_.clear();
+  for (Connection* c : conns_) c->starved = false;
+}
 
-  net::UniqueFd wake_;
-  Thread thread_;
-  std::mutex ready_mu_;
-  std::condition_variable ready_cv_;
-  std::optional<std::error_code> ready_;  // set by the thread once set_up() is done
+}  // namespace uring_echo
 
-  // Ring-thread state.
-  uring::Ring* ring_ = nullptr;
-  uring::BufferRing* buffers_ = nullptr;
-  std::optional<BufferPool> pool_;
-  bool files_registered_ = false;
-  Op wake_op_{OpKind::kWake};
-  std::vector<Connection*> conns_;
-  std::deque<Connection*> starved_;
-  std::vector<ZcOp*> zc_free_;
-  std::vector<ZcOp*> zc_live_;
-  unsigned sends_queued_ = 0;  // sends in the next submission: their CQEs come at once
-  unsigned recvs_this_batch_ = 0;
-  size_t ops_ = 0;  // requests of connections and the wake poll whose final CQE is due
-  bool stopping_ = false;
-  Clock::time_point stop_deadline_{};
+namespace {
 
-  std::atomic<pid_t> sq_tid_{0};
-  std::atomic<int64_t> sq_exit_cpu_ns_{-1};
-};
+using uring_echo::RingWorker;
 
 class UringBackend final : public LoopGroupBackend<RingWorker> {
  public:
@@ -684,8 +338,8 @@ class UringBackend final : public LoopGroupBackend<RingWorker> {
   Result<std::unique_ptr<RingWorker>> make_loop(int index, const ServerConfig& config,
                                                 net::UniqueFd listener,
                                                 std::atomic<size_t>& open_total) override {
-    return std::make_unique<RingWorker>(index, config, options_, uring::probe_uring(),
-                                        open_total, std::move(listener));
+    return std::make_unique<RingWorker>(index, config, options_, uring::probe_uring(), open_total,
+                                        std::move(listener));
   }
 
   const UringOptions options_;
