@@ -10,6 +10,8 @@
 #include <tuple>
 
 #include "common/json.h"
+#include "common/machine_info.h"
+#include "echo/backend.h"
 
 namespace ub::bench {
 namespace {
@@ -209,6 +211,162 @@ std::string write_file(const std::string& path, const std::string& text) {
   file.close();
   if (!file) return fmt::format("cannot write {}: {}", path, std::strerror(errno));
   return "";
+}
+
+void print_banner(const Options& o, const Plan& plan, const CpuLatencyRequest& idle) {
+  fmt::print(
+      "bench_echo: {} loop{}, {} x {} s window after {} warm-up; server CPUs {}, client "
+      "CPUs {} ({} client thread{}); {}; every echoed byte verified\n",
+      load::to_string(plan.load.model),
+      plan.load.model == load::LoadModel::kClosed ? fmt::format(" (pipeline {})", plan.load.pipeline)
+      : plan.load.model == load::LoadModel::kOpen ? fmt::format(" at {:.0f} RT/s", plan.load.rate)
+                                                  : "",
+      o.repetitions, std::chrono::duration<double>(plan.load.duration).count(), o.warmup,
+      cpu_list_text(plan.server_cpus), cpu_list_text(plan.client_cpus), plan.load.threads,
+      plan.load.threads == 1 ? "" : "s", idle.describe());
+  std::fflush(stdout);
+}
+
+void print_results(const std::vector<RunRecord>& runs, const std::string& engine_used) {
+  print_table(stdout, runs);
+  fmt::print(
+      "client engine {}; latency is round-trip time (send to complete echo); "
+      "srv_us/rt = server CPU per echo, cli_us/rt = client CPU per round trip\n",
+      engine_used);
+  std::fflush(stdout);  // the table before the warnings when both go to one file
+}
+
+void print_warnings(const Plan& plan, const std::vector<RunRecord>& runs) {
+  for (const auto& r : runs) {
+    if (r.server_thread_clocks_rejected) {
+      fmt::print(stderr,
+                 "warning: {} clients:{} size:{} rep {}: the server's thread CPU clocks read {:.1f} "
+                 "CPU-s in a {:.1f} s window on {} CPU(s), more than the CPUs could give (the "
+                 "kernel's per-thread accounting inflates with thousands of switching threads); "
+                 "srv_us/rt {}\n",
+                 r.backend, r.clients, r.size, r.repetition + 1,
+                 std::chrono::duration<double>(*r.server_thread_clocks_rejected).count(),
+                 r.seconds(), plan.server_cpus.size(),
+                 r.server_cpu_from_ticks ? "is from the server CPUs' busy ticks in /proc/stat instead"
+                                         : "is not reported");
+    }
+    if (r.client_busy() > 0.9 && r.model != load::LoadModel::kStream) {
+      fmt::print(stderr,
+                 "warning: {} clients:{} size:{} rep {}: the client was busy {:.0f}% of the "
+                 "window: the client, not the server, may have set the pace\n",
+                 r.backend, r.clients, r.size, r.repetition + 1, 100 * r.client_busy());
+    }
+  }
+}
+
+Context make_context(const Options& o, const Plan& plan, const std::string& engine_used,
+                     const CpuLatencyRequest& idle) {
+  const auto m = machine_info();
+  // What the machine offers each back end measured (the io_uring probe): "<name>_details".
+  std::vector<std::pair<std::string, std::string>> details;
+  for (const auto& name : plan.backends) {
+    auto info = echo::backend_info(name);
+    if (info && !info->details.empty()) details.emplace_back(name + "_details", info->details);
+  }
+  std::string loads = "[";
+  for (size_t i = 0; i < m.load_avg.size(); ++i) {
+    loads += fmt::format("{}{:.2f}", i ? "," : "", m.load_avg[i]);
+  }
+  loads += "]";
+  Context context = {
+      {"date", m.date},
+      {"host_name", m.host_name},
+      {"executable", "bench_echo"},
+      {"num_cpus", std::to_string(m.num_cpus)},
+      {"mhz_per_cpu", fmt::format("{:.0f}", m.mhz_per_cpu)},
+      {"cpu_scaling_enabled", "false"},
+      {"caches", "[]"},
+      {"load_avg", loads},
+      {"library_build_type", m.build_type.rfind("release", 0) == 0 ? "release" : "debug"},
+      {"build_type", m.build_type},
+      {"git_revision", m.git_revision},
+      {"kernel", m.kernel},
+      {"cpu_model", m.cpu_model},
+      {"liburing_version", m.liburing_version},
+      {"server_cpus", cpu_list_text(plan.server_cpus)},
+      {"client_cpus", cpu_list_text(plan.client_cpus)},
+      {"client_threads", std::to_string(plan.load.threads)},
+      {"client_engine", engine_used},
+      {"load_model", std::string(load::to_string(plan.load.model))},
+      {"pipeline", std::to_string(plan.load.pipeline)},
+      {"rate", fmt::format("{}", plan.load.rate)},
+      {"duration", o.duration},
+      {"warmup", o.warmup},
+      {"server", plan.external ? "external " + plan.external->to_string()
+                               : "server mode " + plan.server_mode},
+      {"cpu_idle", idle.describe()},
+      {"cpu_idle_states", cpu_idle_states()},
+  };
+  context.insert(context.end(), details.begin(), details.end());
+  return context;
+}
+
+std::string hgrm_path(const std::string& base, const RunRecord& r, bool many) {
+  if (!many) return base;
+  const auto dot = base.rfind('.');
+  const std::string stem = dot == std::string::npos ? base : base.substr(0, dot);
+  return fmt::format("{}.{}.c{}.s{}.r{}.hgrm", stem, r.backend, r.clients, r.size,
+                     r.repetition + 1);
+}
+
+std::string write_outputs(const Options& o, const Plan& plan, const std::string& engine_used,
+                          const CpuLatencyRequest& idle, const std::vector<RunRecord>& runs) {
+  if (!o.json.empty()) {
+    if (auto e = write_file(o.json, to_json(make_context(o, plan, engine_used, idle), runs));
+        !e.empty()) {
+      return e;
+    }
+  }
+  if (!o.hgrm.empty()) {
+    for (const auto& r : runs) {
+      if (auto e = write_file(hgrm_path(o.hgrm, r, runs.size() > 1),
+                              r.load.rtt.percentile_distribution());
+          !e.empty()) {
+        return e;
+      }
+    }
+  }
+  return "";
+}
+
+int print_failures(const std::vector<RunRecord>& runs) {
+  uint64_t errors = 0;
+  size_t empty_runs = 0;
+  for (const auto& r : runs) {
+    errors += r.load.errors.total();
+    empty_runs += r.load.round_trips == 0;
+  }
+  if (empty_runs > 0) {
+    fmt::print(stderr, "\n*** {} RUN(S) MEASURED NO ROUND TRIP: nothing above was measured ***\n",
+               empty_runs);
+    for (const auto& r : runs) {
+      if (r.load.round_trips == 0) {
+        fmt::print(stderr, "{} clients:{} size:{} rep {}: 0 round trips in {:.3f} s\n", r.backend,
+                   r.clients, r.size, r.repetition + 1, r.seconds());
+      }
+    }
+    if (errors == 0) return 1;
+  }
+  if (errors > 0) {
+    fmt::print(stderr, "\n*** {} ERRORS: the figures above are not trustworthy ***\n", errors);
+    for (const auto& r : runs) {
+      const auto& e = r.load.errors;
+      if (e.total() == 0) continue;
+      fmt::print(stderr,
+                 "{} clients:{} size:{} rep {}: connect {}, mismatch {}, reset {}, early EOF {}, "
+                 "late {}, other {}\n",
+                 r.backend, r.clients, r.size, r.repetition + 1, e.connect_failures, e.mismatches,
+                 e.resets, e.early_eofs, e.late_replies, e.other);
+      for (const auto& s : r.load.error_samples) fmt::print(stderr, "  {}\n", s);
+    }
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace ub::bench

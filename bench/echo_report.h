@@ -1,6 +1,7 @@
 #pragma once
-// bench_echo's output: the table on stdout, the Google Benchmark JSON file (so Debian's
-// compare.py can diff two runs) and HdrHistogram .hgrm files.
+// bench_echo's output: the plan's opening line, the table on stdout, the warnings and
+// errors on stderr, the Google Benchmark JSON file (so Debian's compare.py can diff two
+// runs) and HdrHistogram .hgrm files.
 
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/cpu_latency.h"
+#include "echo_plan.h"
 #include "load/load.h"
 
 namespace ub::bench {
@@ -48,5 +51,23 @@ void print_table(std::FILE* out, const std::vector<RunRecord>& runs);
 std::string to_json(const Context& context, const std::vector<RunRecord>& runs);
 // Writes `text` to `path`; "" or an error message.
 std::string write_file(const std::string& path, const std::string& text);
+
+// The line that opens a run: load model, window, CPUs, idle states.
+void print_banner(const Options& o, const Plan& plan, const CpuLatencyRequest& idle);
+// The table, then the line naming the client engine (`engine_used`) and the columns.
+void print_results(const std::vector<RunRecord>& runs, const std::string& engine_used);
+// On stderr: runs whose server CPU figure was replaced, and runs the client may have paced.
+void print_warnings(const Plan& plan, const std::vector<RunRecord>& runs);
+// The JSON context: machine, build, load, and each measured back end's details.
+Context make_context(const Options& o, const Plan& plan, const std::string& engine_used,
+                     const CpuLatencyRequest& idle);
+// Where the histogram of run `r` goes: `base` itself for a single run, else one file per run.
+std::string hgrm_path(const std::string& base, const RunRecord& r, bool many);
+// --json and --hgrm; "" or the first error.
+std::string write_outputs(const Options& o, const Plan& plan, const std::string& engine_used,
+                          const CpuLatencyRequest& idle, const std::vector<RunRecord>& runs);
+// On stderr: runs that measured nothing and runs with errors, loudly. The exit code: 0, or
+// 1 when any run measured nothing or had an error.
+int print_failures(const std::vector<RunRecord>& runs);
 
 }  // namespace ub::bench
