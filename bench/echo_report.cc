@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <tuple>
 
-#include "common/json.h"
-#include "common/machine_info.h"
 #include "echo/backend.h"
 
 namespace ub::bench {
@@ -120,88 +119,67 @@ void print_table(std::FILE* out, const std::vector<RunRecord>& runs) {
 }
 
 std::string to_json(const Context& context, const std::vector<RunRecord>& runs) {
-  std::string out = "{\n  \"context\": {\n";
-  for (size_t i = 0; i < context.size(); ++i) {
-    const auto& [key, value] = context[i];
-    // JSON numbers and arrays pass through; everything else (".2", "5.", "05") is a string.
-    const bool raw = (!value.empty() && value.front() == '[') || is_json_number(value);
-    out += fmt::format("    {}: {}{}\n", json_string(key), raw ? value : json_string(value),
-                       i + 1 < context.size() ? "," : "");
-  }
-  out += "  },\n  \"benchmarks\": [\n";
-  std::map<std::string, int> family;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const auto& r = runs[i];
-    const int family_index =
-        family.emplace(r.name(), static_cast<int>(family.size())).first->second;
+  GbenchJson doc(context);
+  for (const auto& r : runs) {
     const auto& h = r.load.rtt;
-    const double ns_per_rt = r.load.round_trips ? static_cast<double>(r.load.elapsed.count()) /
-                                                      static_cast<double>(r.load.round_trips)
-                                                : 0;
     // real_time: wall ns per round trip (inverse throughput); cpu_time: server CPU ns per
     // echo when known, else client CPU ns per round trip. compare.py diffs both.
     const auto srv = r.server_us_per_echo();
-    const double cpu_ns = (srv ? *srv : r.client_us_per_rt()) * 1000.0;
-    out += "    {\n";
-    out += fmt::format("      \"name\": \"{}\",\n      \"family_index\": {},\n", r.name(),
-                       family_index);
-    out += fmt::format("      \"per_family_instance_index\": 0,\n      \"run_name\": \"{}\",\n",
-                       r.name());
-    out += fmt::format("      \"run_type\": \"iteration\",\n      \"repetitions\": {},\n",
-                       r.repetitions);
-    out += fmt::format("      \"repetition_index\": {},\n      \"threads\": {},\n", r.repetition,
-                       r.client_threads);
-    out += fmt::format("      \"iterations\": {},\n      \"real_time\": {:.3f},\n",
-                       r.load.round_trips, ns_per_rt);
-    out += fmt::format("      \"cpu_time\": {:.3f},\n      \"time_unit\": \"ns\",\n", cpu_ns);
-    out += fmt::format("      \"backend\": \"{}\",\n      \"clients\": {},\n      \"size\": {},\n",
-                       r.backend, r.clients, r.size);
-    if (!r.backend_options.empty()) {
-      out += fmt::format("      \"backend_options\": {},\n", json_string(r.backend_options));
-    }
-    out += fmt::format("      \"load_model\": \"{}\",\n      \"client_engine\": \"{}\",\n",
-                       load::to_string(r.model), load::to_string(r.load.engine));
-    out += fmt::format("      \"rt_per_s\": {:.1f},\n      \"mb_per_s\": {:.3f},\n", r.rt_per_s(),
-                       r.mb_per_s());
-    out += fmt::format("      \"seconds\": {:.6f},\n", r.seconds());
-    for (double p : kPercentiles) {
-      out += fmt::format("      \"p{}_us\": {:.3f},\n", p, us(h.percentile(p)));
-    }
-    out += fmt::format("      \"max_us\": {:.3f},\n      \"mean_us\": {:.3f},\n", us(h.max()),
-                       h.mean() / 1000.0);
+    GbenchRun run;
+    run.name = r.name();
+    run.repetitions = r.repetitions;
+    run.repetition_index = r.repetition;
+    run.threads = r.client_threads;
+    run.iterations = r.load.round_trips;
+    run.real_time_ns = r.load.round_trips ? static_cast<double>(r.load.elapsed.count()) /
+                                                static_cast<double>(r.load.round_trips)
+                                          : 0;
+    run.cpu_time_ns = (srv ? *srv : r.client_us_per_rt()) * 1000.0;
+    Json& b = doc.add(run);
+    b["backend"] = r.backend;
+    b["clients"] = r.clients;
+    b["size"] = r.size;
+    if (!r.backend_options.empty()) b["backend_options"] = r.backend_options;
+    b["load_model"] = std::string(load::to_string(r.model));
+    b["client_engine"] = std::string(load::to_string(r.load.engine));
+    b["rt_per_s"] = rounded(r.rt_per_s(), 1);
+    b["mb_per_s"] = rounded(r.mb_per_s(), 3);
+    b["seconds"] = rounded(r.seconds(), 6);
+    for (double p : kPercentiles) b[fmt::format("p{}_us", p)] = rounded(us(h.percentile(p)), 3);
+    b["max_us"] = rounded(us(h.max()), 3);
+    b["mean_us"] = rounded(h.mean() / 1000.0, 3);
     if (r.model == load::LoadModel::kOpen) {
+      const auto& c = r.load.rtt_scheduled;
       for (double p : kPercentiles) {
-        out += fmt::format("      \"corrected_p{}_us\": {:.3f},\n", p,
-                           us(r.load.rtt_scheduled.percentile(p)));
+        b[fmt::format("corrected_p{}_us", p)] = rounded(us(c.percentile(p)), 3);
       }
-      out += fmt::format("      \"corrected_max_us\": {:.3f},\n", us(r.load.rtt_scheduled.max()));
+      b["corrected_max_us"] = rounded(us(c.max()), 3);
     }
-    if (srv) out += fmt::format("      \"server_cpu_us_per_echo\": {:.4f},\n", *srv);
+    if (srv) b["server_cpu_us_per_echo"] = rounded(*srv, 4);
     if (r.server_cpu) {
-      out += fmt::format("      \"server_cpu_source\": \"{}\",\n",
-                         r.server_cpu_from_ticks ? "cpu busy ticks" : "thread cpu clocks");
+      b["server_cpu_source"] = r.server_cpu_from_ticks ? "cpu busy ticks" : "thread cpu clocks";
     }
     if (r.server_thread_clocks_rejected) {
-      out += fmt::format("      \"server_thread_clocks_rejected_s\": {:.3f},\n",
-                         std::chrono::duration<double>(*r.server_thread_clocks_rejected).count());
+      b["server_thread_clocks_rejected_s"] =
+          rounded(std::chrono::duration<double>(*r.server_thread_clocks_rejected).count(), 3);
     }
-    out += fmt::format("      \"client_cpu_us_per_rt\": {:.4f},\n", r.client_us_per_rt());
-    out += fmt::format("      \"client_busy\": {:.4f},\n", r.client_busy());
-    out += fmt::format("      \"client_ctx_switches_per_rt\": {:.4f},\n",
-                       r.load.round_trips ? static_cast<double>(r.load.client_context_switches) /
-                                                static_cast<double>(r.load.round_trips)
-                                          : 0.0);
+    b["client_cpu_us_per_rt"] = rounded(r.client_us_per_rt(), 4);
+    b["client_busy"] = rounded(r.client_busy(), 4);
+    b["client_ctx_switches_per_rt"] =
+        rounded(r.load.round_trips ? static_cast<double>(r.load.client_context_switches) /
+                                         static_cast<double>(r.load.round_trips)
+                                   : 0.0,
+                4);
     const auto& e = r.load.errors;
-    out += fmt::format(
-        "      \"errors\": {},\n      \"errors_connect\": {},\n      \"errors_mismatch\": {},\n"
-        "      \"errors_reset\": {},\n      \"errors_early_eof\": {},\n"
-        "      \"errors_late\": {},\n      \"errors_other\": {}\n",
-        e.total(), e.connect_failures, e.mismatches, e.resets, e.early_eofs, e.late_replies,
-        e.other);
-    out += i + 1 < runs.size() ? "    },\n" : "    }\n";
+    b["errors"] = e.total();
+    b["errors_connect"] = e.connect_failures;
+    b["errors_mismatch"] = e.mismatches;
+    b["errors_reset"] = e.resets;
+    b["errors_early_eof"] = e.early_eofs;
+    b["errors_late"] = e.late_replies;
+    b["errors_other"] = e.other;
   }
-  out += "  ]\n}\n";
-  return out;
+  return doc.text();
 }
 
 std::string write_file(const std::string& path, const std::string& text) {
@@ -261,48 +239,31 @@ void print_warnings(const Plan& plan, const std::vector<RunRecord>& runs) {
 
 Context make_context(const Options& o, const Plan& plan, const std::string& engine_used,
                      const CpuLatencyRequest& idle) {
-  const auto m = machine_info();
+  Context context = machine_context("bench_echo");
+  context["server_cpus"] = cpu_list_text(plan.server_cpus);
+  context["client_cpus"] = cpu_list_text(plan.client_cpus);
+  context["client_threads"] = plan.load.threads;
+  context["client_engine"] = engine_used;
+  context["load_model"] = std::string(load::to_string(plan.load.model));
+  context["pipeline"] = plan.load.pipeline;
+  // A whole rate as an integer, as it was typed.
+  const double rate = plan.load.rate;
+  if (rate == std::floor(rate) && std::fabs(rate) < 1e15) {
+    context["rate"] = static_cast<int64_t>(rate);
+  } else {
+    context["rate"] = rate;
+  }
+  context["duration"] = o.duration;
+  context["warmup"] = o.warmup;
+  context["server"] = plan.external ? "external " + plan.external->to_string()
+                                    : "server mode " + plan.server_mode;
+  context["cpu_idle"] = idle.describe();
+  context["cpu_idle_states"] = cpu_idle_states();
   // What the machine offers each back end measured (the io_uring probe): "<name>_details".
-  std::vector<std::pair<std::string, std::string>> details;
   for (const auto& name : plan.backends) {
     auto info = echo::backend_info(name);
-    if (info && !info->details.empty()) details.emplace_back(name + "_details", info->details);
+    if (info && !info->details.empty()) context[name + "_details"] = info->details;
   }
-  std::string loads = "[";
-  for (size_t i = 0; i < m.load_avg.size(); ++i) {
-    loads += fmt::format("{}{:.2f}", i ? "," : "", m.load_avg[i]);
-  }
-  loads += "]";
-  Context context = {
-      {"date", m.date},
-      {"host_name", m.host_name},
-      {"executable", "bench_echo"},
-      {"num_cpus", std::to_string(m.num_cpus)},
-      {"mhz_per_cpu", fmt::format("{:.0f}", m.mhz_per_cpu)},
-      {"cpu_scaling_enabled", "false"},
-      {"caches", "[]"},
-      {"load_avg", loads},
-      {"library_build_type", m.build_type.rfind("release", 0) == 0 ? "release" : "debug"},
-      {"build_type", m.build_type},
-      {"git_revision", m.git_revision},
-      {"kernel", m.kernel},
-      {"cpu_model", m.cpu_model},
-      {"liburing_version", m.liburing_version},
-      {"server_cpus", cpu_list_text(plan.server_cpus)},
-      {"client_cpus", cpu_list_text(plan.client_cpus)},
-      {"client_threads", std::to_string(plan.load.threads)},
-      {"client_engine", engine_used},
-      {"load_model", std::string(load::to_string(plan.load.model))},
-      {"pipeline", std::to_string(plan.load.pipeline)},
-      {"rate", fmt::format("{}", plan.load.rate)},
-      {"duration", o.duration},
-      {"warmup", o.warmup},
-      {"server", plan.external ? "external " + plan.external->to_string()
-                               : "server mode " + plan.server_mode},
-      {"cpu_idle", idle.describe()},
-      {"cpu_idle_states", cpu_idle_states()},
-  };
-  context.insert(context.end(), details.begin(), details.end());
   return context;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/cpu_latency.h"
 #include "echo_plan.h"
+#include "gbench_json.h"
 #include "load/load.h"
 
 namespace ub::bench {
@@ -43,8 +44,8 @@ struct RunRecord {
   double client_busy() const;
 };
 
-// "key": "value" pairs written into the JSON context (machine, build, load model, ...).
-using Context = std::vector<std::pair<std::string, std::string>>;
+// The JSON context (machine, build, load model, ...), keys in the order written.
+using Context = Json;
 
 // One row per run, then (when repeated) one row of medians per back end x clients x size.
 void print_table(std::FILE* out, const std::vector<RunRecord>& runs);
