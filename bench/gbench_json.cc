@@ -21,7 +21,8 @@ Json machine_context(std::string_view executable) {
       {"executable", executable},
       {"num_cpus", m.num_cpus},
       {"mhz_per_cpu", std::llround(m.mhz_per_cpu)},
-      {"cpu_scaling_enabled", false},
+      // A string, as every committed result has it (scripts/report prints it as written).
+      {"cpu_scaling_enabled", "false"},
       {"caches", Json::array()},
       {"load_avg", std::move(loads)},
       {"library_build_type", m.build_type.rfind("release", 0) == 0 ? "release" : "debug"},
