@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   if (auto e = plan_client_engine(o, plan.load); !e.empty()) return usage_error(e);
   if (auto e = o.backend_flags->finish(plan.backends); !e.empty()) return usage_error(e);
   if (!plan.external && plan.backends.empty()) return usage_error("no back end is available");
+  if (auto e = ub::bench::check_outputs(o, plan); !e.empty()) return usage_error(e);
   signal(SIGPIPE, SIG_IGN);
   ub::CpuLatencyRequest idle;
   if (o.cpu_dma_latency_us >= 0) {

@@ -13,6 +13,9 @@
 namespace ub::bench {
 namespace {
 
+// The open loop's highest rate: one send per microsecond on each of 100,000 connections.
+constexpr double kMaxRate = 1e11;
+
 std::vector<int> default_cpus(bool server) {
   const int n = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
   if (n < 2) return {};
@@ -38,8 +41,7 @@ void add_load_flags(CLI::App& app, Options& o) {
   app.add_option("--mode", o.mode, "closed | open | stream")->capture_default_str();
   app.add_option("--pipeline", o.pipeline, "closed loop: messages in flight per connection")
       ->check(CLI::Range(1, 4096));
-  app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)")
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)");  // make_plan() checks the range
 }
 
 void add_setup_flags(CLI::App& app, Options& o) {
@@ -109,8 +111,13 @@ std::string make_plan(const Options& o, Plan& plan) {
   if (auto e = parse_duration(o.reply_timeout, l.reply_timeout); !e.empty()) {
     return "--reply-timeout: " + e;
   }
+  // Zero would count every reply late.
+  if (l.reply_timeout.count() <= 0) return "--reply-timeout: must be more than 0 (e.g. 5s)";
   // The client threads see the window open and close up to 10 ms late (phases are polled).
   if (l.duration < std::chrono::milliseconds(100)) return "--duration: at least 100ms";
+  if (!std::isfinite(o.rate) || o.rate < 0 || o.rate > kMaxRate) {
+    return fmt::format("--rate: must be from 0 to {:g} round trips per second", kMaxRate);
+  }
   if (o.mode == "closed") {
     l.model = load::LoadModel::kClosed;
   } else if (o.mode == "open") {
@@ -122,7 +129,6 @@ std::string make_plan(const Options& o, Plan& plan) {
   }
   if (o.rate > 0 && o.mode == "closed") l.model = load::LoadModel::kOpen;  // --rate implies open
   if (l.model == load::LoadModel::kOpen && o.rate <= 0) return "--mode=open needs --rate=R";
-  if (!std::isfinite(o.rate)) return "--rate: not a number of round trips per second";
   if (o.rate > 0 && l.model == load::LoadModel::kStream) {
     return "--rate is for the open loop; --mode=stream sends as fast as the server echoes";
   }

@@ -1,6 +1,8 @@
 #include "echo_report.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -273,6 +275,48 @@ std::string hgrm_path(const std::string& base, const RunRecord& r, bool many) {
   const std::string stem = dot == std::string::npos ? base : base.substr(0, dot);
   return fmt::format("{}.{}.c{}.s{}.r{}.hgrm", stem, r.backend, r.clients, r.size,
                      r.repetition + 1);
+}
+
+namespace {
+
+// Whether `path` can be written, without changing what is there; "" or why not.
+std::string probe_writable(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) ::unlink(path.c_str());
+  }
+  if (fd < 0) return fmt::format("cannot write {}: {}", path, std::strerror(errno));
+  ::close(fd);
+  return "";
+}
+
+}  // namespace
+
+std::string check_outputs(const Options& o, const Plan& plan) {
+  if (!o.json.empty()) {
+    if (auto e = probe_writable(o.json); !e.empty()) return "--json: " + e;
+  }
+  if (o.hgrm.empty()) return "";
+  // The files write_outputs() will name, one per run.
+  const auto targets = plan.targets();
+  const bool many = static_cast<size_t>(o.repetitions) * plan.clients.size() *
+                        plan.sizes.size() * targets.size() >
+                    1;
+  RunRecord r;
+  for (r.repetition = 0; r.repetition < o.repetitions; ++r.repetition) {
+    for (auto clients : plan.clients) {
+      for (auto size : plan.sizes) {
+        for (const auto& backend : targets) {
+          r.backend = backend;
+          r.clients = static_cast<int>(clients);
+          r.size = size;
+          if (auto e = probe_writable(hgrm_path(o.hgrm, r, many)); !e.empty()) return "--hgrm: " + e;
+        }
+      }
+    }
+  }
+  return "";
 }
 
 std::string write_outputs(const Options& o, const Plan& plan, const std::string& engine_used,

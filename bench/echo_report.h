@@ -64,6 +64,10 @@ Context make_context(const Options& o, const Plan& plan, const std::string& engi
                      const CpuLatencyRequest& idle);
 // Where the histogram of run `r` goes: `base` itself for a single run, else one file per run.
 std::string hgrm_path(const std::string& base, const RunRecord& r, bool many);
+// Before any run: "" or why --json or --hgrm cannot be written, for every file the plan
+// will write. A new file is created and removed again; an existing one is opened for
+// append, so it keeps its contents until the results replace it.
+std::string check_outputs(const Options& o, const Plan& plan);
 // --json and --hgrm; "" or the first error.
 std::string write_outputs(const Options& o, const Plan& plan, const std::string& engine_used,
                           const CpuLatencyRequest& idle, const std::vector<RunRecord>& runs);
