@@ -41,7 +41,8 @@ void add_load_flags(CLI::App& app, Options& o) {
   app.add_option("--mode", o.mode, "closed | open | stream")->capture_default_str();
   app.add_option("--pipeline", o.pipeline, "closed loop: messages in flight per connection")
       ->check(CLI::Range(1, 4096));
-  app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)");  // make_plan() checks the range
+  // make_plan() checks the range: CLI11 would say it in two lines, and DBL_MAX in full.
+  app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)");
 }
 
 void add_setup_flags(CLI::App& app, Options& o) {

@@ -198,7 +198,8 @@ void print_banner(const Options& o, const Plan& plan, const CpuLatencyRequest& i
       "bench_echo: {} loop{}, {} x {} s window after {} warm-up; server CPUs {}, client "
       "CPUs {} ({} client thread{}); {}; every echoed byte verified\n",
       load::to_string(plan.load.model),
-      plan.load.model == load::LoadModel::kClosed ? fmt::format(" (pipeline {})", plan.load.pipeline)
+      plan.load.model == load::LoadModel::kClosed
+          ? fmt::format(" (pipeline {})", plan.load.pipeline)
       : plan.load.model == load::LoadModel::kOpen ? fmt::format(" at {:.0f} RT/s", plan.load.rate)
                                                   : "",
       o.repetitions, std::chrono::duration<double>(plan.load.duration).count(), o.warmup,
@@ -219,16 +220,17 @@ void print_results(const std::vector<RunRecord>& runs, const std::string& engine
 void print_warnings(const Plan& plan, const std::vector<RunRecord>& runs) {
   for (const auto& r : runs) {
     if (r.server_thread_clocks_rejected) {
-      fmt::print(stderr,
-                 "warning: {} clients:{} size:{} rep {}: the server's thread CPU clocks read {:.1f} "
-                 "CPU-s in a {:.1f} s window on {} CPU(s), more than the CPUs could give (the "
-                 "kernel's per-thread accounting inflates with thousands of switching threads); "
-                 "srv_us/rt {}\n",
-                 r.backend, r.clients, r.size, r.repetition + 1,
-                 std::chrono::duration<double>(*r.server_thread_clocks_rejected).count(),
-                 r.seconds(), plan.server_cpus.size(),
-                 r.server_cpu_from_ticks ? "is from the server CPUs' busy ticks in /proc/stat instead"
-                                         : "is not reported");
+      fmt::print(
+          stderr,
+          "warning: {} clients:{} size:{} rep {}: the server's thread CPU clocks read {:.1f} "
+          "CPU-s in a {:.1f} s window on {} CPU(s), more than the CPUs could give (the "
+          "kernel's per-thread accounting inflates with thousands of switching threads); "
+          "srv_us/rt {}\n",
+          r.backend, r.clients, r.size, r.repetition + 1,
+          std::chrono::duration<double>(*r.server_thread_clocks_rejected).count(), r.seconds(),
+          plan.server_cpus.size(),
+          r.server_cpu_from_ticks ? "is from the server CPUs' busy ticks in /proc/stat instead"
+                                  : "is not reported");
     }
     if (r.client_busy() > 0.9 && r.model != load::LoadModel::kStream) {
       fmt::print(stderr,
@@ -257,8 +259,8 @@ Context make_context(const Options& o, const Plan& plan, const std::string& engi
   }
   context["duration"] = o.duration;
   context["warmup"] = o.warmup;
-  context["server"] = plan.external ? "external " + plan.external->to_string()
-                                    : "server mode " + plan.server_mode;
+  context["server"] =
+      plan.external ? "external " + plan.external->to_string() : "server mode " + plan.server_mode;
   context["cpu_idle"] = idle.describe();
   context["cpu_idle_states"] = cpu_idle_states();
   // What the machine offers each back end measured (the io_uring probe): "<name>_details".
@@ -300,8 +302,8 @@ std::string check_outputs(const Options& o, const Plan& plan) {
   if (o.hgrm.empty()) return "";
   // The files write_outputs() will name, one per run.
   const auto targets = plan.targets();
-  const bool many = static_cast<size_t>(o.repetitions) * plan.clients.size() *
-                        plan.sizes.size() * targets.size() >
+  const bool many = static_cast<size_t>(o.repetitions) * plan.clients.size() * plan.sizes.size() *
+                        targets.size() >
                     1;
   RunRecord r;
   for (r.repetition = 0; r.repetition < o.repetitions; ++r.repetition) {
@@ -311,7 +313,8 @@ std::string check_outputs(const Options& o, const Plan& plan) {
           r.backend = backend;
           r.clients = static_cast<int>(clients);
           r.size = size;
-          if (auto e = probe_writable(hgrm_path(o.hgrm, r, many)); !e.empty()) return "--hgrm: " + e;
+          if (auto e = probe_writable(hgrm_path(o.hgrm, r, many)); !e.empty())
+            return "--hgrm: " + e;
         }
       }
     }

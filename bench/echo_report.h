@@ -18,7 +18,7 @@
 namespace ub::bench {
 
 struct RunRecord {
-  std::string backend;  // a back-end name, or "external" for --connect
+  std::string backend;          // a back-end name, or "external" for --connect
   std::string backend_options;  // the back end's own settings in one line ("" if none)
   int clients = 0;
   size_t size = 0;

@@ -94,11 +94,12 @@ std::string run_once(const Options& o, const Plan& plan, const std::string& back
     };
     // The server CPUs' busy ticks: the fallback when the thread clocks are inflated, usable
     // only when no client thread shares those CPUs.
-    const bool dedicated = !plan.server_cpus.empty() &&
-                           std::none_of(plan.server_cpus.begin(), plan.server_cpus.end(), [&](int c) {
-                             return std::find(plan.client_cpus.begin(), plan.client_cpus.end(), c) !=
-                                    plan.client_cpus.end();
-                           });
+    const bool dedicated =
+        !plan.server_cpus.empty() &&
+        std::none_of(plan.server_cpus.begin(), plan.server_cpus.end(), [&](int c) {
+          return std::find(plan.client_cpus.begin(), plan.client_cpus.end(), c) !=
+                 plan.client_cpus.end();
+        });
     hooks.on_measure_start = [&, dedicated] {
       cpu_start = server->cpu();
       if (dedicated) busy_start = cpus_busy_time(plan.server_cpus);

@@ -40,11 +40,8 @@ GbenchJson::GbenchJson(Json context)
 Json& GbenchJson::add(const GbenchRun& run) {
   const int family = families_.emplace(run.name, static_cast<int>(families_.size())).first->second;
   Json entry = {
-      {"name", run.name},
-      {"family_index", family},
-      {"per_family_instance_index", 0},
-      {"run_name", run.name},
-      {"run_type", "iteration"},
+      {"name", run.name},     {"family_index", family},  {"per_family_instance_index", 0},
+      {"run_name", run.name}, {"run_type", "iteration"},
   };
   if (run.repetitions) entry["repetitions"] = *run.repetitions;
   entry["repetition_index"] = run.repetition_index;

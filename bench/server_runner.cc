@@ -73,21 +73,22 @@ std::optional<std::string> receive_message(int fd) {
 
 // The child: serve until the parent says 'q' or goes away.
 [[noreturn]] void child_main(const std::string& name, const echo::BackendOptions* options,
-                             const echo::ServerConfig& config, const std::vector<int>& cpus,
-                             int in, int out) {
+                             const echo::ServerConfig& config, const std::vector<int>& cpus, int in,
+                             int out) {
   ::signal(SIGINT, SIG_IGN);  // Ctrl-C on the terminal is for the parent to handle
   pin_self(cpus);
   auto backend = echo::make_backend(name, options);
   std::error_code ec = backend ? (*backend)->start(config) : backend.error();
   if (ec) {
-    send_message(out, Json{{"error", ec.value() ? ec.value() : EINVAL},
-                           {"message", ec.message()},
-                           {"port", 0}}
-                          .dump());
+    send_message(
+        out,
+        Json{{"error", ec.value() ? ec.value() : EINVAL}, {"message", ec.message()}, {"port", 0}}
+            .dump());
     ::_exit(1);
   }
   send_message(
-      out, Json{{"error", 0}, {"message", ""}, {"port", (*backend)->local_endpoint().port()}}.dump());
+      out,
+      Json{{"error", 0}, {"message", ""}, {"port", (*backend)->local_endpoint().port()}}.dump());
   for (char command = 0; read_all(in, &command, 1) && command == 'c';) {
     if (!send_message(out, encode_stats((*backend)->stats()))) break;
   }

@@ -15,7 +15,8 @@ static_assert(sizeof(echo::ServerStats) ==
 
 Json stats_to_json(const echo::ServerStats& stats) {
   Json threads = Json::array();
-  for (const auto& t : stats.thread_cpu) threads.push_back({{"role", t.role}, {"cpu_ns", t.cpu.count()}});
+  for (const auto& t : stats.thread_cpu)
+    threads.push_back({{"role", t.role}, {"cpu_ns", t.cpu.count()}});
   return {
       {"connections_accepted", stats.connections_accepted},
       {"connections_open", stats.connections_open},
