@@ -42,7 +42,8 @@ void add_load_flags(CLI::App& app, Options& o) {
   app.add_option("--pipeline", o.pipeline, "closed loop: messages in flight per connection")
       ->check(CLI::Range(1, 4096));
   // make_plan() checks the range: CLI11 would say it in two lines, and DBL_MAX in full.
-  app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)");
+  app.add_option("--rate", o.rate, "open loop: round trips/s over all connections (implies open)")
+      ->type_name("FLOAT:NONNEGATIVE");
 }
 
 void add_setup_flags(CLI::App& app, Options& o) {
