@@ -1,6 +1,7 @@
 #pragma once
-// bench_echo's output: the table on stdout, the Google Benchmark JSON file (so Debian's
-// compare.py can diff two runs) and HdrHistogram .hgrm files.
+// bench_echo's output: the plan's opening line, the table on stdout, the warnings and
+// errors on stderr, the Google Benchmark JSON file (so Debian's compare.py can diff two
+// runs) and HdrHistogram .hgrm files.
 
 #include <chrono>
 #include <cstdio>
@@ -9,12 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "common/cpu_latency.h"
+#include "echo_plan.h"
+#include "gbench_json.h"
 #include "load/load.h"
 
 namespace ub::bench {
 
 struct RunRecord {
-  std::string backend;  // a back-end name, or "external" for --connect
+  std::string backend;          // a back-end name, or "external" for --connect
   std::string backend_options;  // the back end's own settings in one line ("" if none)
   int clients = 0;
   size_t size = 0;
@@ -40,13 +44,35 @@ struct RunRecord {
   double client_busy() const;
 };
 
-// "key": "value" pairs written into the JSON context (machine, build, load model, ...).
-using Context = std::vector<std::pair<std::string, std::string>>;
+// The JSON context (machine, build, load model, ...), keys in the order written.
+using Context = Json;
 
 // One row per run, then (when repeated) one row of medians per back end x clients x size.
 void print_table(std::FILE* out, const std::vector<RunRecord>& runs);
 std::string to_json(const Context& context, const std::vector<RunRecord>& runs);
 // Writes `text` to `path`; "" or an error message.
 std::string write_file(const std::string& path, const std::string& text);
+
+// The line that opens a run: load model, window, CPUs, idle states.
+void print_banner(const Options& o, const Plan& plan, const CpuLatencyRequest& idle);
+// The table, then the line naming the client engine (`engine_used`) and the columns.
+void print_results(const std::vector<RunRecord>& runs, const std::string& engine_used);
+// On stderr: runs whose server CPU figure was replaced, and runs the client may have paced.
+void print_warnings(const Plan& plan, const std::vector<RunRecord>& runs);
+// The JSON context: machine, build, load, and each measured back end's details.
+Context make_context(const Options& o, const Plan& plan, const std::string& engine_used,
+                     const CpuLatencyRequest& idle);
+// Where the histogram of run `r` goes: `base` itself for a single run, else one file per run.
+std::string hgrm_path(const std::string& base, const RunRecord& r, bool many);
+// Before any run: "" or why --json or --hgrm cannot be written, for every file the plan
+// will write. A new file is created and removed again; an existing one is opened for
+// append, so it keeps its contents until the results replace it.
+std::string check_outputs(const Options& o, const Plan& plan);
+// --json and --hgrm; "" or the first error.
+std::string write_outputs(const Options& o, const Plan& plan, const std::string& engine_used,
+                          const CpuLatencyRequest& idle, const std::vector<RunRecord>& runs);
+// On stderr: runs that measured nothing and runs with errors, loudly. The exit code: 0, or
+// 1 when any run measured nothing or had an error.
+int print_failures(const std::vector<RunRecord>& runs);
 
 }  // namespace ub::bench

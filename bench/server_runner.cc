@@ -9,22 +9,19 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <thread>
+
+#include "server_stats_json.h"
 
 namespace ub::bench {
 namespace {
 
-// What the child reports: at start-up, then for every request.
-struct Report {
-  int32_t error = 0;  // errno-style; 0: ok
-  uint16_t port = 0;
-  int64_t cpu_ns = 0;
-  uint64_t accepted = 0;
-  uint64_t open = 0;
-  uint64_t rejected = 0;
-  uint64_t bytes_echoed = 0;
-  char message[160] = {};
-};
+using Json = nlohmann::ordered_json;
+
+// The child's messages, each a length and then JSON: at start-up {"error", "message",
+// "port"}, then for every request and at exit its ServerStats (server_stats_json.h).
+constexpr uint32_t kMaxMessage = 16u << 20;
 
 void pin_self(const std::vector<int>& cpus) {
   cpu_set_t set;
@@ -50,43 +47,53 @@ bool read_all(int fd, void* data, size_t n) {
 }
 
 bool write_all(int fd, const void* data, size_t n) {
-  return ::write(fd, data, n) == static_cast<ssize_t>(n);  // pipes: small writes are atomic
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
 }
 
-Report report_of(const echo::ServerStats& s) {
-  Report r;
-  r.cpu_ns = s.total_cpu().count();
-  r.accepted = s.connections_accepted;
-  r.open = s.connections_open;
-  r.rejected = s.connections_rejected;
-  r.bytes_echoed = s.bytes_echoed;
-  return r;
+bool send_message(int fd, const std::string& text) {
+  const auto n = static_cast<uint32_t>(text.size());
+  return write_all(fd, &n, sizeof(n)) && write_all(fd, text.data(), text.size());
+}
+
+std::optional<std::string> receive_message(int fd) {
+  uint32_t n = 0;
+  if (!read_all(fd, &n, sizeof(n)) || n > kMaxMessage) return std::nullopt;
+  std::string text(n, '\0');
+  if (!read_all(fd, text.data(), n)) return std::nullopt;
+  return text;
 }
 
 // The child: serve until the parent says 'q' or goes away.
 [[noreturn]] void child_main(const std::string& name, const echo::BackendOptions* options,
-                             const echo::ServerConfig& config, const std::vector<int>& cpus,
-                             int in, int out) {
+                             const echo::ServerConfig& config, const std::vector<int>& cpus, int in,
+                             int out) {
   ::signal(SIGINT, SIG_IGN);  // Ctrl-C on the terminal is for the parent to handle
   pin_self(cpus);
   auto backend = echo::make_backend(name, options);
-  Report started;
   std::error_code ec = backend ? (*backend)->start(config) : backend.error();
   if (ec) {
-    started.error = ec.value() ? ec.value() : EINVAL;
-    std::snprintf(started.message, sizeof(started.message), "%s", ec.message().c_str());
-    write_all(out, &started, sizeof(started));
+    send_message(
+        out,
+        Json{{"error", ec.value() ? ec.value() : EINVAL}, {"message", ec.message()}, {"port", 0}}
+            .dump());
     ::_exit(1);
   }
-  started.port = (*backend)->local_endpoint().port();
-  write_all(out, &started, sizeof(started));
+  send_message(
+      out,
+      Json{{"error", 0}, {"message", ""}, {"port", (*backend)->local_endpoint().port()}}.dump());
   for (char command = 0; read_all(in, &command, 1) && command == 'c';) {
-    const Report now = report_of((*backend)->stats());
-    if (!write_all(out, &now, sizeof(now))) break;
+    if (!send_message(out, encode_stats((*backend)->stats()))) break;
   }
   (*backend)->stop();
-  const Report last = report_of((*backend)->stats());
-  write_all(out, &last, sizeof(last));
+  send_message(out, encode_stats((*backend)->stats()));
   ::_exit(0);
 }
 
@@ -138,13 +145,15 @@ std::unique_ptr<ServerRunner> ServerRunner::start(const std::string& backend,
   runner->child_ = pid;
   runner->to_child_.reset(down[1]);
   runner->from_child_.reset(up[0]);
-  Report started;
-  if (!read_all(runner->from_child_.get(), &started, sizeof(started)) || started.error != 0) {
-    error = started.error ? started.message : "the server process died while starting";
+  const auto started_text = receive_message(runner->from_child_.get());
+  const auto started = started_text ? Json::parse(*started_text, nullptr, false) : Json();
+  if (!started.is_object() || started.value("error", -1) != 0) {
+    error = started.is_object() ? started.value("message", std::string("unknown error"))
+                                : "the server process died while starting";
     runner->stop();
     return nullptr;
   }
-  runner->endpoint_ = config.listen.with_port(started.port);
+  runner->endpoint_ = config.listen.with_port(started.value("port", uint16_t{0}));
   return runner;
 }
 
@@ -153,17 +162,9 @@ ServerRunner::~ServerRunner() { stop(); }
 std::optional<echo::ServerStats> ServerRunner::current() {
   if (stopped_) return std::nullopt;
   if (backend_) return backend_->stats();
-  Report now;
-  if (!write_all(to_child_.get(), "c", 1) || !read_all(from_child_.get(), &now, sizeof(now))) {
-    return std::nullopt;
-  }
-  echo::ServerStats s;
-  s.connections_accepted = now.accepted;
-  s.connections_open = now.open;
-  s.connections_rejected = now.rejected;
-  s.bytes_echoed = now.bytes_echoed;
-  s.thread_cpu = {{"server process", std::chrono::nanoseconds(now.cpu_ns)}};
-  return s;
+  if (!write_all(to_child_.get(), "c", 1)) return std::nullopt;
+  const auto text = receive_message(from_child_.get());
+  return text ? decode_stats(*text) : std::nullopt;
 }
 
 std::chrono::nanoseconds ServerRunner::cpu() {
@@ -191,12 +192,9 @@ echo::ServerStats ServerRunner::stop() {
     return final_;
   }
   if (child_ <= 0) return final_;
-  Report last;
-  if (write_all(to_child_.get(), "q", 1) && read_all(from_child_.get(), &last, sizeof(last))) {
-    final_.connections_accepted = last.accepted;
-    final_.connections_rejected = last.rejected;
-    final_.bytes_echoed = last.bytes_echoed;
-    final_.thread_cpu = {{"server process", std::chrono::nanoseconds(last.cpu_ns)}};
+  if (write_all(to_child_.get(), "q", 1)) {
+    const auto text = receive_message(from_child_.get());
+    if (auto last = text ? decode_stats(*text) : std::nullopt) final_ = std::move(*last);
   }
   to_child_.reset();
   int status = 0;

@@ -54,6 +54,39 @@ for args, needle in [(["--clients=abc"], "--clients"),
     check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2; stderr {p.stderr!r}")
     check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
 
+# Refused before any work starts (the default 5 s window never opens), in one short line.
+for args, needle in [(["--json=/nonexistent/dir/x.json"], "--json"),
+                     (["--hgrm=/nonexistent/dir/x"], "--hgrm"),
+                     (["--hgrm=/nonexistent/dir/x", "--clients=1,2"], "--hgrm"),
+                     (["--reply-timeout=0"], "--reply-timeout"),
+                     (["--reply-timeout=0s"], "--reply-timeout"),
+                     (["--reply-timeout=-1s"], "--reply-timeout"),
+                     (["--rate=-1"], "--rate"),
+                     (["--rate=-inf"], "--rate"),
+                     (["--rate=inf"], "--rate"),
+                     (["--rate=1e300"], "--rate")]:
+    began = time.monotonic()
+    p = run("--backend=all", *args)
+    took = time.monotonic() - began
+    check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2; stderr {p.stderr!r}")
+    check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1 and len(lines[0]) < 160, f"{args}: not one short line: {p.stderr!r}")
+    check(took < 3, f"{args}: refused after {took:.1f} s, not before the run")
+for args in [["--rate=-1"], ["--rate=inf"]]:
+    p = run(*args)
+    check("from 0 to" in p.stderr, f"{args}: the allowed range is not said: {p.stderr!r}")
+
+# An existing results file keeps its contents when the run is refused.
+with tempfile.TemporaryDirectory() as tmp:
+    kept = os.path.join(tmp, "kept.json")
+    with open(kept, "w") as f:
+        f.write("earlier results\n")
+    p = run(f"--json={kept}", "--hgrm=/nonexistent/dir/x")
+    check(p.returncode == 2, f"--json=existing --hgrm=bad: exit {p.returncode}, want 2")
+    check(open(kept).read() == "earlier results\n", "an existing --json file was clobbered")
+    check(os.listdir(tmp) == ["kept.json"], f"probe files left behind: {os.listdir(tmp)}")
+
 with tempfile.TemporaryDirectory() as tmp:
     # Every available back end, one run each, JSON and histograms written.
     first = os.path.join(tmp, "first.json")

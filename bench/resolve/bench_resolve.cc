@@ -12,7 +12,8 @@
 // (answers that were not timeouts, over the time the last of them came) shows whether the
 // never-answered names held the others back. Resolves whatever names it is given: run it
 // inside scripts/dns-sandbox (alone it exits 77 unless --names-file is given explicitly).
-// Output: a table, and with --json the Google Benchmark JSON layout bench_echo writes.
+// Output: a table, and with --json the Google Benchmark JSON layout bench_echo writes
+// (bench/gbench_json.h).
 
 #include <arpa/inet.h>
 #include <fmt/core.h>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "gbench_json.h"
 #include "resolve/dns_engine.h"
 #include "resolve/errors.h"
 #include "resolve/resolver.h"
@@ -180,46 +182,39 @@ void run_resolver(ub::resolve::Resolver& resolver, const std::vector<std::string
 
 std::string json_report(const std::vector<RunResult>& runs, const std::string& names_file,
                         const std::string& dns_setup) {
-  std::string out = "{\n  \"context\": {\n";
-  out += fmt::format("    \"benchmark\": \"bench_resolve\",\n    \"names_file\": \"{}\",\n",
-                     names_file);
-  out += fmt::format("    \"num_cpus\": {},\n", std::thread::hardware_concurrency());
-  out += fmt::format("    \"dns_engine\": \"{}\",\n", dns_setup);
-  out += fmt::format("    \"sandbox\": \"{}\"\n  }},\n  \"benchmarks\": [\n",
-                     std::getenv("UB_DNS_SANDBOX") ? std::getenv("UB_DNS_SANDBOX") : "");
-  std::map<std::string, int> family;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const RunResult& r = runs[i];
-    const int fam = family.emplace(r.name(), static_cast<int>(family.size())).first->second;
-    out += "    {\n";
-    out += fmt::format("      \"name\": \"{}\",\n      \"family_index\": {},\n", r.name(), fam);
-    out += fmt::format("      \"per_family_instance_index\": 0,\n      \"run_name\": \"{}\",\n",
-                       r.name());
-    out += fmt::format("      \"run_type\": \"iteration\",\n      \"repetition_index\": {},\n",
-                       r.repetition);
+  using ub::bench::Json;
+  using ub::bench::rounded;
+  Json context = {{"benchmark", "bench_resolve"}, {"names_file", names_file}};
+  const Json machine = ub::bench::machine_context("bench_resolve");
+  for (const auto& [key, value] : machine.items()) context[key] = value;
+  context["dns_engine"] = dns_setup;
+  context["sandbox"] = std::getenv("UB_DNS_SANDBOX") ? std::getenv("UB_DNS_SANDBOX") : "";
+  ub::bench::GbenchJson doc(std::move(context));
+  for (const RunResult& r : runs) {
+    ub::bench::GbenchRun run;
+    run.name = r.name();
+    run.repetition_index = r.repetition;
     // A pool's width is its threads; the dns engine is one thread with `in_flight` names.
-    out += fmt::format("      \"threads\": {},\n      \"iterations\": {},\n",
-                       r.mode == "dns" ? 1 : r.width, r.names);
-    if (r.mode == "dns") out += fmt::format("      \"in_flight\": {},\n", r.width);
+    run.threads = r.mode == "dns" ? 1 : r.width;
+    run.iterations = r.names;
+    if (r.mode == "dns") run.before_times["in_flight"] = r.width;
     // real_time: wall ns per name (inverse throughput); cpu_time: client CPU ns per name.
-    out += fmt::format("      \"real_time\": {:.3f},\n      \"cpu_time\": {:.3f},\n",
-                       r.names ? r.seconds * 1e9 / static_cast<double>(r.names) : 0.0,
-                       r.cpu_us_per_name() * 1000.0);
-    out += fmt::format("      \"time_unit\": \"ns\",\n      \"mode\": \"{}\",\n", r.mode);
-    out += fmt::format("      \"names_per_s\": {:.1f},\n      \"seconds\": {:.6f},\n",
-                       r.names_per_s(), r.seconds);
-    out += fmt::format("      \"ok_per_s\": {:.1f},\n", r.ok_per_s());
-    for (double p : kPercentiles) {
-      out += fmt::format("      \"p{}_us\": {:.3f},\n", p, r.percentile_us(p));
-    }
-    out += fmt::format("      \"client_cpu_us_per_name\": {:.3f},\n", r.cpu_us_per_name());
-    out += fmt::format("      \"timed_out\": {},\n      \"max_timeout_ms\": {:.3f},\n", r.timed_out,
-                       r.max_timeout_ms);
-    out += fmt::format("      \"udp_drops\": {},\n", r.udp_drops);
-    out += fmt::format("      \"errors\": {},\n      \"mismatches\": {}\n", r.failed, r.mismatches);
-    out += i + 1 < runs.size() ? "    },\n" : "    }\n";
+    run.real_time_ns = r.names ? r.seconds * 1e9 / static_cast<double>(r.names) : 0.0;
+    run.cpu_time_ns = r.cpu_us_per_name() * 1000.0;
+    Json& b = doc.add(run);
+    b["mode"] = r.mode;
+    b["names_per_s"] = rounded(r.names_per_s(), 1);
+    b["seconds"] = rounded(r.seconds, 6);
+    b["ok_per_s"] = rounded(r.ok_per_s(), 1);
+    for (double p : kPercentiles) b[fmt::format("p{}_us", p)] = rounded(r.percentile_us(p), 3);
+    b["client_cpu_us_per_name"] = rounded(r.cpu_us_per_name(), 3);
+    b["timed_out"] = r.timed_out;
+    b["max_timeout_ms"] = rounded(r.max_timeout_ms, 3);
+    b["udp_drops"] = r.udp_drops;
+    b["errors"] = r.failed;
+    b["mismatches"] = r.mismatches;
   }
-  return out + "  ]\n}\n";
+  return doc.text();
 }
 
 // The manifest's names of the given kinds (DEAD, SLOW, NXDOMAIN), from the sandbox.
