@@ -109,7 +109,15 @@ std::string UringFlags::finish() {
 }
 
 std::vector<BackendOptions::Variant> UringFlags::extra_variants() const {
-  return {{"no-batch", {"--uring-batch=1"}}};
+  // Steps that are not one switch flipped: a value changed, or two switches together.
+  return {
+      {"no-batch", {"--uring-batch=1"}},
+      {"no-batch-hold", {"--uring-batch-hold=0"}},
+      {"no-incremental-no-bundle", {"--no-uring-incremental", "--no-uring-bundle"}},
+      {"buffers-1024x4096", {"--uring-buffers=1024x4096"}},
+      // The switch alone keeps the 16 KiB threshold: small messages would not use it.
+      {"zc-send-all-sizes", {"--uring-zc-send", "--uring-zc-threshold=1"}},
+  };
 }
 
 }  // namespace ub::echo
