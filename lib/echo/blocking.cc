@@ -8,8 +8,8 @@
 //   stays in the kernel's socket buffers (backpressure for free).
 // - max_connections: connections beyond the cap are accepted and closed at once, so the
 //   client reads EOF instead of waiting in the backlog. Counted as rejected.
-// - EMFILE/ENFILE: a reserve descriptor is closed, the pending connection accepted and
-//   closed, the reserve reopened. The listener never spins and open connections keep being
+// - EMFILE/ENFILE: the pending connection is shed through the reserve descriptor
+//   (fd_reserve.h). The listener never spins and open connections keep being
 //   served; new ones are accepted again as soon as descriptors free up.
 // - stop(): wakes the accept thread, shutdown(SHUT_RDWR) on every connection (unblocks its
 //   recv or send at once), joins every thread, closes every descriptor.

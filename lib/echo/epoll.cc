@@ -16,33 +16,31 @@
 // - A recv shorter than the buffer means the receive queue was empty, so the reactor does
 //   not ask again for EAGAIN (nginx does the same): whatever arrives later raises a new edge.
 //   A queued FIN (EPOLLRDHUP) is the exception: it is read to EOF. This saves one syscall
-//   per echo, about 1 µs on these VMs.
+//   per echo.
 // - Half-close: EOF from the client closes the connection once the buffer is flushed, so a
 //   client that shut down its write side gets every byte back, then EOF. EPOLLERR/EPOLLHUP
 //   (reset) and any send/recv error close that connection only. MSG_NOSIGNAL on send.
-// - max_connections: a global atomic count of open connections over all reactors, touched
-//   only at accept and close. Beyond the cap a connection is accepted and closed at once.
-// - EMFILE/ENFILE: a reserve descriptor (/dev/null) is closed, the pending connection
-//   accepted and closed, the reserve reopened, so the listener's queue drains and clients
-//   learn at once. accept4 fails so even with an empty queue (the descriptor is allocated
-//   first): an empty queue, seen once the reserve is freed, ends the round and the reactor
-//   sleeps until the next connection's edge. Only a connection that waits and cannot be shed
-//   pauses the listener, retried every kAcceptRetry or as soon as this reactor closes a
-//   connection. fd_exhausted counts connections shed. Open connections are served
-//   throughout.
+// - max_connections: one count over all reactors (open_connections.h), touched only at
+//   accept and close. Beyond the cap a connection is accepted and closed at once.
+// - EMFILE/ENFILE: queued connections are shed through the reserve descriptor
+//   (fd_reserve.h), so the listener's queue drains and clients learn at once. An empty
+//   queue, seen once the reserve is freed, ends the round and the reactor sleeps until the
+//   next connection's edge. Only a connection that waits and cannot be shed pauses the
+//   listener, retried every kAcceptRetry or as soon as this reactor closes a connection.
+//   fd_exhausted counts connections shed. Open connections are served throughout.
+// - How a reactor waits (events per epoll_wait, how long it sleeps when idle) is an
+//   EpollWaitPolicy (epoll.h): a variant of this back end is a policy, not a copy.
 // - stop(): one eventfd write per reactor; each reactor finishes its batch, closes its
 //   connections and listener, records its CPU time and exits. No timeouts are involved, so
-//   stop takes as long as closing the descriptors (7 ms with 1000 connections here).
+//   stop takes as long as closing the descriptors.
 // - Statistics live in each reactor as relaxed atomics written only by that reactor (a plain
 //   load and store, no locked read-modify-write per echo); stats() sums them.
 //
 // SO_REUSEPORT rather than one shared listener with EPOLLEXCLUSIVE: both cost the same per
-// echo (identical with one reactor; ~6 µs/echo either way with two), but EPOLLEXCLUSIVE
-// hands a new connection to the first reactor, in registration order, that happens to be
-// asleep in epoll_wait, so the split follows timing. Two reactors, 2 vCPUs, connections
-// per reactor: EPOLLEXCLUSIVE 100/0 and 66/34 of 100, 323/677 and 579/421 of 1000;
-// SO_REUSEPORT 47/53, 44/56, 481/519, 473/527. A server whose load piles onto one reactor
-// is capped at one core; the reuseport hash spreads it evenly.
+// echo, but EPOLLEXCLUSIVE hands a new connection to the first reactor (in registration
+// order) that happens to sleep in epoll_wait, so the split follows timing and the load can
+// pile onto one reactor, capping the server at one core; the reuseport hash spreads it
+// evenly.
 //
 // Needs Linux 3.9 (SO_REUSEPORT); also epoll with EPOLLRDHUP (2.6.17), eventfd (2.6.22)
 // and accept4 (2.6.28).
