@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
                  "seconds to wait for the connection, each reply and the close")
       ->check(ub::cli::Seconds(0.001, 1e6))
       ->capture_default_str();
-  app.add_option("--seed", seed, "random seed for --size");
+  app.add_option("--seed", seed, "random seed for --size")->check(ub::cli::NotNegative());
   app.add_flag("-q,--quiet", quiet, "print only the summary, not every chunk");
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
 
