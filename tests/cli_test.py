@@ -218,5 +218,46 @@ check(p.returncode == 1 and "timed out waiting for the server to close" in p.std
       f"client vs server that holds: {p.returncode} {p.stdout!r} {p.stderr!r}")
 
 
+# A server that trickles the echo back one byte every 1.5 s (9 s for 6 bytes): --timeout
+# bounds the whole echo, so the client gives up after about 2 s, not after 9 (a timeout
+# restarted by every recv never fires). The bound below is generous on purpose.
+trickle_done = threading.Event()
+trickle = socket.socket()
+trickle.bind(("127.0.0.1", 0))
+trickle.listen(1)
+trickle.settimeout(20)
+
+
+def trickle_echo():
+    with trickle:
+        try:
+            conn, _ = trickle.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                data = recv_exactly(conn, 6)
+                for i in range(len(data or b"")):
+                    if trickle_done.wait(1.5):
+                        return  # the client has finished: stop at once
+                    conn.sendall(data[i:i + 1])
+                recv_exactly(conn, 1)  # the client's EOF
+            except OSError:
+                pass  # the client gave up first
+
+
+trickle_thread = threading.Thread(target=trickle_echo, daemon=True)
+trickle_thread.start()
+start = time.monotonic()
+p = run(CLIENT, f"--connect=127.0.0.1:{trickle.getsockname()[1]}", "--message=abcdef",
+        "--timeout=2")
+elapsed = time.monotonic() - start
+trickle_done.set()
+trickle_thread.join(timeout=10)
+check(p.returncode == 1 and "timed out" in p.stderr and "of 6 bytes echoed" in p.stderr,
+      f"client vs trickling server: {p.returncode} {p.stdout!r} {p.stderr!r}")
+check(elapsed < 6, f"client vs trickling server: took {elapsed:.1f} s, want about 2")
+check(not trickle_thread.is_alive(), "trickling server still running")
+
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)
