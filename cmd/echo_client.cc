@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/python_repr.h"
 #include "net/socket.h"
-#include "python_repr.h"
 
 namespace {
 

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/resolve_format.h"
 #include "resolve/dns_engine.h"
 #include "resolve/resolver.h"
-#include "resolve_format.h"
 
 namespace {
 

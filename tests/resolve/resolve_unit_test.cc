@@ -15,12 +15,12 @@
 #include <set>
 #include <thread>
 
+#include "cli/resolve_format.h"
 #include "fake_engine.h"
 #include "resolve/errors.h"
 #include "resolve/resolver.h"
 #include "resolve/services.h"
 #include "resolve/url.h"
-#include "resolve_format.h"
 
 namespace ub::resolve {
 namespace {
@@ -497,7 +497,7 @@ TEST(Resolver, EndLetsStalledWorkersGo) {
   EXPECT_TRUE(no_pool_threads_left());
 }
 
-// ---- cmd/resolve's output formats ----
+// ---- the resolve tool's output formats (cli/resolve_format.h) ----
 
 TEST(Format, SeedTextAndJson) {
   Outcome ok;

@@ -1,6 +1,6 @@
 #pragma once
-// How cmd/resolve prints an answer: the seed's text formats (Python's str/repr of the same
-// values) and JSON lines. Header-only; used by resolve.cc and its tests.
+// How the resolve tool prints an answer: the seed's text formats (Python's str/repr of the
+// same values) and JSON lines. Header-only; used by cmd/resolve.cc and its tests.
 
 #include <fmt/core.h>
 
@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/python_repr.h"
 #include "common/json.h"
 #include "resolve/errors.h"
 #include "resolve/query.h"
@@ -15,36 +16,6 @@
 namespace ub::cli {
 
 using ub::json_string;
-
-// Python's repr() of a str, for the ASCII text names are made of.
-inline std::string python_str_repr(std::string_view s) {
-  const bool single = s.find('\'') != std::string_view::npos;
-  const bool dbl = s.find('"') != std::string_view::npos;
-  const char quote = (single && !dbl) ? '"' : '\'';
-  std::string out(1, quote);
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == quote || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  out += quote;
-  return out;
-}
-
-inline std::string python_list_repr(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += python_str_repr(items[i]);
-  }
-  return out + "]";
-}
 
 inline std::string json_list(const std::vector<std::string>& items) {
   std::string out = "[";
