@@ -4,27 +4,17 @@
 
 #include <fmt/core.h>
 
+#include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cli/python_repr.h"
-#include "common/json.h"
 #include "resolve/errors.h"
 #include "resolve/query.h"
 
 namespace ub::cli {
-
-using ub::json_string;
-
-inline std::string json_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ",";
-    out += json_string(items[i]);
-  }
-  return out + "]";
-}
 
 // What the user typed for this query (the left-hand side of "name : answer").
 inline std::string query_label(const resolve::Query& q) {
@@ -59,40 +49,47 @@ inline std::string format_text(const resolve::Query& q, const resolve::Outcome& 
   return {};
 }
 
-// One JSON object per line: input, kind, ok, latency_us, then the answer or the error.
+// One JSON object per line: input, kind, ok, latency_us (to 0.1 us), then the answer or the
+// error. Always valid UTF-8 and valid JSON: names read from a file can hold any bytes, and
+// what is not UTF-8 becomes U+FFFD.
 inline std::string format_json(const resolve::Query& q, const resolve::Outcome& o) {
   using resolve::Kind;
-  std::string out =
-      fmt::format("{{\"input\":{},\"kind\":{},\"ok\":{},\"latency_us\":{:.1f}",
-                  json_string(query_label(q)), json_string(resolve::kind_name(q.kind)),
-                  o.ok() ? "true" : "false", static_cast<double>(o.latency.count()) / 1000.0);
-  if (!o.ok()) {
-    return out + fmt::format(",\"error\":{{\"category\":{},\"code\":{},\"message\":{}}}}}\n",
-                             json_string(o.error.category().name()), o.error.value(),
-                             json_string(o.error.message()));
-  }
+  using Json = nlohmann::ordered_json;  // the fields in the order written
+  Json line = {{"input", query_label(q)},
+               {"kind", resolve::kind_name(q.kind)},
+               {"ok", o.ok()},
+               {"latency_us", std::round(static_cast<double>(o.latency.count()) / 100.0) / 10.0}};
   const resolve::Answer& a = o.answer;
-  switch (q.kind) {
-    case Kind::kHostname:
-    case Kind::kFqdn:
-      out += fmt::format(",\"name\":{}", json_string(a.name));
-      break;
-    case Kind::kLookup:
-      out += fmt::format(",\"address\":{}", json_string(a.addresses.front()));
-      break;
-    case Kind::kLookupEx:
-    case Kind::kReverse:
-      out += fmt::format(",\"name\":{},\"aliases\":{},\"addresses\":{}", json_string(a.name),
-                         json_list(a.aliases), json_list(a.addresses));
-      break;
-    case Kind::kServicePort:
-    case Kind::kSchemePort:
-    case Kind::kServiceName:
-      out += fmt::format(",\"name\":{},\"aliases\":{},\"port\":{},\"proto\":{}",
-                         json_string(a.name), json_list(a.aliases), a.port, json_string(a.proto));
-      break;
+  if (!o.ok()) {
+    line["error"] = {{"category", o.error.category().name()},
+                     {"code", o.error.value()},
+                     {"message", o.error.message()}};
+  } else {
+    switch (q.kind) {
+      case Kind::kHostname:
+      case Kind::kFqdn:
+        line["name"] = a.name;
+        break;
+      case Kind::kLookup:
+        line["address"] = a.addresses.front();
+        break;
+      case Kind::kLookupEx:
+      case Kind::kReverse:
+        line["name"] = a.name;
+        line["aliases"] = a.aliases;
+        line["addresses"] = a.addresses;
+        break;
+      case Kind::kServicePort:
+      case Kind::kSchemePort:
+      case Kind::kServiceName:
+        line["name"] = a.name;
+        line["aliases"] = a.aliases;
+        line["port"] = a.port;
+        line["proto"] = a.proto;
+        break;
+    }
   }
-  return out + "}\n";
+  return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace ub::cli

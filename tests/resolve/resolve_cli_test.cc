@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -205,6 +206,45 @@ TEST(Cli, JsonLines) {
       second,
       ::testing::HasSubstr(
           R"("error":{"category":"resolve","code":101,"message":"service/proto not found"}})"));
+}
+
+TEST(Cli, JsonLinesAreValidWhateverTheFileHolds) {
+  // -f on a binary file: bytes that are not UTF-8, NUL, control characters, and one numeric
+  // name. The dns engine with a server nobody listens on: nothing leaves the machine.
+  const std::string path = temp_path("binary");
+  const char bytes[] = "\xff\xfe\0bin\x80\n127.0.0.1\n\xc3(x\n\x01ctl\ttab\n\xed\xa0\x80\n";
+  std::ofstream(path, std::ios::binary) << std::string(bytes, sizeof bytes - 1);
+  const CliRun r =
+      run({"--json", "--engine", "dns", "--server", "127.0.0.1:1", "--timeout", "1", "-f", path});
+  std::remove(path.c_str());
+  EXPECT_EQ(r.code, 1) << r.err;  // every name but the numeric one fails
+  ASSERT_EQ(count_lines(r.out), 5u) << r.out;
+  std::istringstream lines(r.out);
+  std::string line;
+  int answered = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json parsed;
+    ASSERT_NO_THROW(parsed = nlohmann::json::parse(line)) << line;  // strict UTF-8
+    if (parsed["input"] == "127.0.0.1") {
+      EXPECT_EQ(parsed["ok"], true) << line;
+      EXPECT_EQ(parsed["address"], "127.0.0.1") << line;
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, 1) << r.out;
+  // And as Python reads JSON lines: decoded as strict UTF-8, then json.loads (strict).
+  if (access("/usr/bin/python3", X_OK) == 0) {
+    const std::string out_path = temp_path("json_out");
+    std::ofstream(out_path, std::ios::binary) << r.out;
+    const auto checked = python(
+        "import json, sys\n"
+        "lines = open(sys.argv[1], 'rb').read().splitlines()\n"
+        "for line in lines: json.loads(line.decode('utf-8', 'strict'), strict=True)\n"
+        "print(len(lines))\n",
+        {out_path});
+    std::remove(out_path.c_str());
+    EXPECT_EQ(checked, std::optional<std::string>("5\n")) << r.out;
+  }
 }
 
 TEST(Cli, Hostname) {

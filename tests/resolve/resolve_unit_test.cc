@@ -528,5 +528,30 @@ TEST(Format, SeedTextAndJson) {
   EXPECT_EQ(cli::python_str_repr("it's"), "\"it's\"");
 }
 
+TEST(Format, JsonIsValidUtf8WhateverTheInput) {
+  Outcome nx;
+  nx.error = make_error_code(Error::kNoName);
+  // Names read from a file can hold any bytes: not UTF-8, NUL, control characters.
+  const std::string line =
+      cli::format_json(Query::lookup(std::string("a\xff\xfe\0b\xc3(\x01\x80", 9)), nx);
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  nlohmann::json parsed;
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(line)) << line;  // strict: rejects bad UTF-8
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD, what each bad byte becomes
+  EXPECT_EQ(parsed["input"], "a" + r + r + std::string(1, '\0') + "b" + r + "(\x01" + r);
+  Outcome ex;
+  ex.answer.name = "n\xff";
+  ex.answer.aliases = {"\xc0\xaf"};
+  ex.answer.addresses = {"127.0.0.1"};
+  const std::string block = cli::format_json(Query::lookup_ex("x"), ex);
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(block)) << block;
+  EXPECT_EQ(block.substr(0, block.find("\"latency_us\"")),
+            "{\"input\":\"x\",\"kind\":\"lookup_ex\",\"ok\":true,");
+  EXPECT_THAT(block, ::testing::EndsWith(
+                         ",\"name\":\"n\xef\xbf\xbd\",\"aliases\":[\"\xef\xbf\xbd\xef\xbf\xbd\"],"
+                         "\"addresses\":[\"127.0.0.1\"]}\n"));
+}
+
 }  // namespace
 }  // namespace ub::resolve
