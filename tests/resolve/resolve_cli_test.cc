@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,8 +45,10 @@ std::string temp_path(const std::string& name) {
   return fmt::format("{}/resolve_cli_{}_{}", ::testing::TempDir(), getpid(), name);
 }
 
-// Runs `resolve ARGS` (stdin from `input` when given, else /dev/null), bounded by timeout(1).
-CliRun run(const std::vector<std::string>& args, const std::optional<std::string>& input = {}) {
+// Runs `resolve ARGS` (stdin from `input` when given, else from `stdin_path`), bounded by
+// timeout(1).
+CliRun run(const std::vector<std::string>& args, const std::optional<std::string>& input = {},
+           const std::string& stdin_path = "/dev/null") {
   const std::string in_path = temp_path("in"), out_path = temp_path("out"),
                     err_path = temp_path("err");
   std::ofstream(in_path) << input.value_or("");
@@ -53,7 +56,7 @@ CliRun run(const std::vector<std::string>& args, const std::optional<std::string
   std::string cmd = "timeout 60 ";
   cmd += quote(resolve_exe);
   for (const auto& a : args) cmd.append(" ").append(quote(a));
-  cmd.append(" <").append(input ? quote(in_path) : std::string("/dev/null"));
+  cmd.append(" <").append(quote(input ? in_path : stdin_path));
   cmd.append(" >").append(quote(out_path)).append(" 2>").append(quote(err_path));
   const int status = std::system(cmd.c_str());
   CliRun r;
@@ -162,6 +165,35 @@ TEST(Cli, BadUsageExitsTwo) {
     const CliRun r = run(args);
     EXPECT_EQ(r.code, 2) << fmt::format("{}", fmt::join(args, " ")) << ": " << r.err;
     EXPECT_FALSE(r.err.empty());
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(Cli, InputThatCannotBeReadExitsTwo) {
+  // A directory opens like a file and reads as nothing: refused up front, not "0 names, ok".
+  const std::string dir = ::testing::TempDir();
+  CliRun r = run({"-f", dir});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "resolve: cannot read '" + dir + "': Is a directory\n");
+  EXPECT_EQ(r.out, "");
+  r = run({"-f", "/nonexistent/names"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "resolve: cannot read '/nonexistent/names': No such file or directory\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"-f", "-"}, {}}) {
+    r = run(args, std::nullopt, dir);  // standard input is the directory
+    EXPECT_EQ(r.code, 2) << fmt::format("{}", fmt::join(args, " ")) << ": " << r.err;
+    EXPECT_EQ(r.err, "resolve: cannot read standard input: Is a directory\n");
+    EXPECT_EQ(r.out, "");
+  }
+  // A file without read permission (root reads it anyway, so only checked as a user).
+  if (geteuid() != 0) {
+    const std::string path = temp_path("unreadable");
+    std::ofstream(path) << "127.0.0.1\n";
+    chmod(path.c_str(), 0);
+    r = run({"-f", path});
+    std::remove(path.c_str());
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err, "resolve: cannot read '" + path + "': Permission denied\n");
     EXPECT_EQ(r.out, "");
   }
 }
