@@ -2,8 +2,9 @@
 // reads the echo back in recv(16)-sized chunks printing each one as the seed does, and
 // verifies it byte for byte. After the last round it shuts down its sending side and
 // requires the server's EOF with nothing before it, so a duplicated or extra echo cannot
-// pass. Exit 0 when every echo matched; 1 on mismatch, unexpected bytes, reset, early EOF
-// or timeout; 2 on bad usage.
+// pass. --timeout bounds the connect, each whole echo (one deadline, however the server
+// spreads its bytes) and the wait for the close. Exit 0 when every echo matched; 1 on
+// mismatch, unexpected bytes, reset, early EOF or timeout; 2 on bad usage.
 
 #include <fmt/core.h>
 #include <poll.h>
@@ -13,14 +14,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/python_repr.h"
 #include "net/socket.h"
-#include "python_repr.h"
 
 namespace {
 
@@ -49,15 +51,44 @@ void next_message(std::vector<std::byte>& message, const std::string& text, size
   for (auto& b : message) b = static_cast<std::byte>(rng());
 }
 
+// Waits until `fd` is readable or `deadline` passes: poll() for what is left of one timeout,
+// so a server that trickles bytes cannot stretch the wait (SO_RCVTIMEO restarts with every
+// recv). Returns 1 readable, 0 timed out, -1 failed (errno set).
+int wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
+    if (ready < 0 && errno == EINTR) continue;
+    return ready < 0 ? -1 : ready > 0 ? 1 : 0;
+  }
+}
+
 // One round trip: send `message` (from a helper thread, so a message larger than the socket
-// buffers cannot deadlock against the echo) and read it back. Returns an error text, or "".
-std::string round_trip(int fd, const std::vector<std::byte>& message, size_t chunk, bool quiet) {
+// buffers cannot deadlock against the echo) and read it back, all of it within `timeout`
+// (one deadline for the whole echo). Returns an error text, or "".
+std::string round_trip(int fd, const std::vector<std::byte>& message, size_t chunk, bool quiet,
+                       std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::error_code send_error;
   std::thread sender([&] { send_error = ub::net::send_all(fd, message); });
   std::vector<std::byte> buffer(chunk);
   size_t received = 0;
   std::string failure;
   while (received < message.size()) {
+    const int ready = wait_readable(fd, deadline);
+    if (ready == 0) {
+      failure = fmt::format("timed out: {} of {} bytes echoed within --timeout={:g} s", received,
+                            message.size(), std::chrono::duration<double>(timeout).count());
+      break;
+    }
+    if (ready < 0) {
+      failure = fmt::format("poll failed after {} of {} bytes: {}", received, message.size(),
+                            std::strerror(errno));
+      break;
+    }
     // Never past this echo: bytes beyond it are the server's extra, and are left for the
     // next round or for expect_eof() to report as such.
     const ssize_t n =
@@ -107,13 +138,7 @@ std::string expect_eof(int fd, size_t chunk, bool quiet, std::chrono::millisecon
     return fmt::format("{} unexpected byte{} after the last echo", extra, extra == 1 ? "" : "s");
   };
   for (;;) {
-    // poll() for what is left of the one timeout, so a server that trickles bytes cannot
-    // stretch the wait (SO_RCVTIMEO restarts with every recv).
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd pfd{fd, POLLIN, 0};
-    const int ready = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(left.count())) : 0;
-    if (ready < 0 && errno == EINTR) continue;
+    const int ready = wait_readable(fd, deadline);
     if (ready < 0) return fmt::format("poll failed: {}", std::strerror(errno));
     if (ready == 0) {
       return extra > 0 ? unexpected() + " (and no EOF)"
@@ -155,10 +180,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{16} << 20))
       ->capture_default_str();
   app.add_option("--timeout", timeout_s,
-                 "seconds to wait for the connection, each reply and the close")
+                 "seconds to wait for the connection, for each whole echo, and for the close")
       ->check(ub::cli::Seconds(0.001, 1e6))
       ->capture_default_str();
-  app.add_option("--seed", seed, "random seed for --size");
+  app.add_option("--seed", seed, "random seed for --size")->check(ub::cli::NotNegative());
   app.add_flag("-q,--quiet", quiet, "print only the summary, not every chunk");
   if (int rc = ub::cli::parse(app, argc, argv); rc >= 0) return rc;
 
@@ -192,7 +217,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < count && failure.empty(); ++i) {
     if (i > 0) next_message(message, text, size, rng);
     if (!quiet) fmt::print("sending {}\n", ub::cli::python_bytes_repr(message));
-    failure = round_trip(sock->get(), message, chunk, quiet);
+    failure = round_trip(sock->get(), message, chunk, quiet, timeout);
   }
   if (failure.empty()) failure = expect_eof(sock->get(), chunk, quiet, timeout);
   fmt::print("closing socket\n");

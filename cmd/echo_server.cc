@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", config.threads, "event-loop threads, 0 = one per core")
       ->check(CLI::Range(0, 1024));
   app.add_option("--max-connections", config.max_connections,
-                 "cap on open connections, 0 = none; beyond it connections are closed at once");
+                 "cap on open connections, 0 = none; beyond it connections are closed at once")
+      ->check(ub::cli::NotNegative());
   app.add_option("--buffer-size", config.buffer_size, "per-connection buffer in bytes")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20));
   app.add_option("--backlog", config.backlog, "listen backlog")->check(CLI::Range(1, 1 << 20));

@@ -6,12 +6,15 @@
 // 2 on bad usage.
 
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -20,9 +23,9 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/resolve_format.h"
 #include "resolve/dns_engine.h"
 #include "resolve/resolver.h"
-#include "resolve_format.h"
 
 namespace {
 
@@ -88,6 +91,16 @@ class InputSource {
   size_t next_word_ = 0;
   std::istream* lines_;
 };
+
+// "" or why `path` (nullptr: standard input) cannot be read as lines. A directory opens (an
+// ifstream on one reads nothing and sets no error bit), so it is refused here, up front.
+std::string cannot_read(const char* path) {
+  struct stat st {};
+  if ((path == nullptr ? ::fstat(STDIN_FILENO, &st) : ::stat(path, &st)) != 0) {
+    return std::strerror(errno);
+  }
+  return S_ISDIR(st.st_mode) ? std::strerror(EISDIR) : "";
+}
 
 // "resolved 1200 of 5000 (2400/s, 3 failed)" on a terminal, rewritten in place.
 class Progress {
@@ -214,9 +227,13 @@ int main(int argc, char** argv) {
   if (file == "-") {
     lines = &std::cin;
   } else if (!file.empty()) {
-    file_stream.open(file);
-    if (!file_stream) {
-      fmt::print(stderr, "{}: cannot read '{}'\n", kTool, file);
+    std::string why = cannot_read(file.c_str());
+    if (why.empty()) {
+      file_stream.open(file);
+      if (!file_stream) why = std::strerror(errno);
+    }
+    if (!why.empty()) {
+      fmt::print(stderr, "{}: cannot read '{}': {}\n", kTool, file, why);
       return ub::cli::kExitUsage;
     }
     lines = &file_stream;
@@ -226,6 +243,12 @@ int main(int argc, char** argv) {
       return ub::cli::kExitUsage;
     }
     lines = &std::cin;
+  }
+  if (lines == &std::cin) {
+    if (auto why = cannot_read(nullptr); !why.empty()) {
+      fmt::print(stderr, "{}: cannot read standard input: {}\n", kTool, why);
+      return ub::cli::kExitUsage;
+    }
   }
   if (hostname) words = {""};
   const std::optional<size_t> total =

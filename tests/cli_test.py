@@ -26,10 +26,15 @@ def run(*args, timeout=20):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
 
 
-def expect_usage_error(args, needle):
-    p = run(*args)
+def expect_usage_error(args, needle, timeout=20):
+    try:
+        p = run(*args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        check(False, f"{args}: still running after {timeout} s, want exit 2 at once")
+        return
     check(p.returncode == 2, f"{args}: exit {p.returncode}, want 2 (stderr: {p.stderr!r})")
     check(needle in p.stderr, f"{args}: stderr {p.stderr!r} lacks {needle!r}")
+    check(len(p.stderr.splitlines()) == 1, f"{args}: stderr {p.stderr!r} is not one line")
     check("Traceback" not in p.stderr and "terminate" not in p.stderr, f"{args}: crashed")
 
 
@@ -57,6 +62,15 @@ expect_usage_error([SERVER, "--listen="], "--listen")
 expect_usage_error([SERVER, "--backend=nosuch"], "unknown back end 'nosuch'")
 expect_usage_error([SERVER, "--threads=-3"], "--threads")
 expect_usage_error([CLIENT, "--count=0"], "--count")
+# Negative values of unsigned flags: CLI11 would wrap "-1" in a size_t to 2^64 - 1 ("no
+# cap"), and the server would start. Refused before any back end starts, whichever it is.
+for backend in ["blocking", "epoll", "uring"]:
+    expect_usage_error([SERVER, "--listen=127.0.0.1:0", f"--backend={backend}",
+                        "--max-connections=-1"], "--max-connections", timeout=5)
+for flag in ["--buffer-size", "--threads", "--backlog"]:
+    expect_usage_error([SERVER, "--listen=127.0.0.1:0", f"{flag}=-1"], flag, timeout=5)
+for flag in ["--seed", "--size", "--chunk", "--count"]:
+    expect_usage_error([CLIENT, "--connect=127.0.0.1:1", f"{flag}=-1"], flag, timeout=5)
 expect_usage_error([CLIENT, "--connect=nohost"], "missing port")
 expect_usage_error([CLIENT, "--frobnicate"], "--frobnicate")
 # Timeouts that would become 0 ms, NaN or an overflowing integer of milliseconds.
@@ -202,6 +216,48 @@ port = serve_one(echo_then_hold)
 p = run(CLIENT, f"--connect=127.0.0.1:{port}", "--timeout=0.5", "-q")
 check(p.returncode == 1 and "timed out waiting for the server to close" in p.stderr,
       f"client vs server that holds: {p.returncode} {p.stdout!r} {p.stderr!r}")
+
+
+# A server that trickles the echo back one byte every 1.5 s (9 s for 6 bytes): --timeout
+# bounds the whole echo, so the client gives up after about 2 s, not after 9 (a timeout
+# restarted by every recv never fires). The bound below is generous on purpose.
+trickle_done = threading.Event()
+trickle = socket.socket()
+trickle.bind(("127.0.0.1", 0))
+trickle.listen(1)
+trickle.settimeout(20)
+
+
+def trickle_echo():
+    with trickle:
+        try:
+            conn, _ = trickle.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                data = recv_exactly(conn, 6)
+                for i in range(len(data or b"")):
+                    if trickle_done.wait(1.5):
+                        return  # the client has finished: stop at once
+                    conn.sendall(data[i:i + 1])
+                recv_exactly(conn, 1)  # the client's EOF
+            except OSError:
+                pass  # the client gave up first
+
+
+trickle_thread = threading.Thread(target=trickle_echo, daemon=True)
+trickle_thread.start()
+start = time.monotonic()
+p = run(CLIENT, f"--connect=127.0.0.1:{trickle.getsockname()[1]}", "--message=abcdef",
+        "--timeout=2")
+elapsed = time.monotonic() - start
+trickle_done.set()
+trickle_thread.join(timeout=10)
+check(p.returncode == 1 and "timed out" in p.stderr and "of 6 bytes echoed" in p.stderr,
+      f"client vs trickling server: {p.returncode} {p.stdout!r} {p.stderr!r}")
+check(elapsed < 6, f"client vs trickling server: took {elapsed:.1f} s, want about 2")
+check(not trickle_thread.is_alive(), "trickling server still running")
 
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the command-line tools and benchmarks: CLI11 parsing with the project's exit codes
-// (0 help, 2 bad usage), Endpoint flag validation and finite-number flag validators.
+// (0 help, 2 bad usage, one line on stderr), Endpoint flag validation and flag validators
+// (finite numbers, unsigned counts).
 
 #include <fmt/core.h>
 
@@ -15,8 +16,11 @@ namespace ub::cli {
 
 inline constexpr int kExitUsage = 2;
 
-// Parses argv; returns -1 to go on, or the exit code to return from main().
+// Parses argv; returns -1 to go on, or the exit code to return from main(). A usage error is
+// one line on stderr ("--flag: why"), as every other usage error of the tools is.
 inline int parse(CLI::App& app, int argc, char** argv) {
+  app.failure_message(
+      [](const CLI::App*, const CLI::Error& e) { return std::string(e.what()) + "\n"; });
   try {
     app.parse(argc, argv);
     return -1;
@@ -52,6 +56,21 @@ inline CLI::Validator FiniteRange(double min, double max, std::string what) {
         return fmt::format("'{}' is not a number of {} from {} to {}", input, what, min, max);
       },
       fmt::format("NUMBER in [{} - {}]", min, max));
+}
+
+// For a 64-bit unsigned flag (size_t, uint64_t) without a Range of its own: CLI11 reads
+// those with strtoull, which takes "-1" for 2^64 - 1, so "-1" would pass as "no limit". (A
+// 32-bit unsigned flag refuses a negative already: the value does not fit.)
+inline CLI::Validator NotNegative() {
+  return CLI::Validator(
+      [](std::string& input) {
+        const size_t first = input.find_first_not_of(" \t");
+        if (first != std::string::npos && input[first] == '-') {
+          return fmt::format("'{}' is negative: must be 0 or more", input);
+        }
+        return std::string();
+      },
+      "");
 }
 
 // A flag in seconds that becomes a std::chrono duration.

@@ -7,11 +7,13 @@
 #include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -43,8 +45,10 @@ std::string temp_path(const std::string& name) {
   return fmt::format("{}/resolve_cli_{}_{}", ::testing::TempDir(), getpid(), name);
 }
 
-// Runs `resolve ARGS` (stdin from `input` when given, else /dev/null), bounded by timeout(1).
-CliRun run(const std::vector<std::string>& args, const std::optional<std::string>& input = {}) {
+// Runs `resolve ARGS` (stdin from `input` when given, else from `stdin_path`), bounded by
+// timeout(1).
+CliRun run(const std::vector<std::string>& args, const std::optional<std::string>& input = {},
+           const std::string& stdin_path = "/dev/null") {
   const std::string in_path = temp_path("in"), out_path = temp_path("out"),
                     err_path = temp_path("err");
   std::ofstream(in_path) << input.value_or("");
@@ -52,7 +56,7 @@ CliRun run(const std::vector<std::string>& args, const std::optional<std::string
   std::string cmd = "timeout 60 ";
   cmd += quote(resolve_exe);
   for (const auto& a : args) cmd.append(" ").append(quote(a));
-  cmd.append(" <").append(input ? quote(in_path) : std::string("/dev/null"));
+  cmd.append(" <").append(quote(input ? in_path : stdin_path));
   cmd.append(" >").append(quote(out_path)).append(" 2>").append(quote(err_path));
   const int status = std::system(cmd.c_str());
   CliRun r;
@@ -165,6 +169,35 @@ TEST(Cli, BadUsageExitsTwo) {
   }
 }
 
+TEST(Cli, InputThatCannotBeReadExitsTwo) {
+  // A directory opens like a file and reads as nothing: refused up front, not "0 names, ok".
+  const std::string dir = ::testing::TempDir();
+  CliRun r = run({"-f", dir});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "resolve: cannot read '" + dir + "': Is a directory\n");
+  EXPECT_EQ(r.out, "");
+  r = run({"-f", "/nonexistent/names"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "resolve: cannot read '/nonexistent/names': No such file or directory\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"-f", "-"}, {}}) {
+    r = run(args, std::nullopt, dir);  // standard input is the directory
+    EXPECT_EQ(r.code, 2) << fmt::format("{}", fmt::join(args, " ")) << ": " << r.err;
+    EXPECT_EQ(r.err, "resolve: cannot read standard input: Is a directory\n");
+    EXPECT_EQ(r.out, "");
+  }
+  // A file without read permission (root reads it anyway, so only checked as a user).
+  if (geteuid() != 0) {
+    const std::string path = temp_path("unreadable");
+    std::ofstream(path) << "127.0.0.1\n";
+    chmod(path.c_str(), 0);
+    r = run({"-f", path});
+    std::remove(path.c_str());
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err, "resolve: cannot read '" + path + "': Permission denied\n");
+    EXPECT_EQ(r.out, "");
+  }
+}
+
 TEST(Cli, FileAndStdin) {
   const std::string path = temp_path("names");
   std::ofstream(path) << "# numeric names only\n127.0.0.1\n\n  127.0.0.2  \nlocalhost\n";
@@ -205,6 +238,45 @@ TEST(Cli, JsonLines) {
       second,
       ::testing::HasSubstr(
           R"("error":{"category":"resolve","code":101,"message":"service/proto not found"}})"));
+}
+
+TEST(Cli, JsonLinesAreValidWhateverTheFileHolds) {
+  // -f on a binary file: bytes that are not UTF-8, NUL, control characters, and one numeric
+  // name. The dns engine with a server nobody listens on: nothing leaves the machine.
+  const std::string path = temp_path("binary");
+  const char bytes[] = "\xff\xfe\0bin\x80\n127.0.0.1\n\xc3(x\n\x01ctl\ttab\n\xed\xa0\x80\n";
+  std::ofstream(path, std::ios::binary) << std::string(bytes, sizeof bytes - 1);
+  const CliRun r =
+      run({"--json", "--engine", "dns", "--server", "127.0.0.1:1", "--timeout", "1", "-f", path});
+  std::remove(path.c_str());
+  EXPECT_EQ(r.code, 1) << r.err;  // every name but the numeric one fails
+  ASSERT_EQ(count_lines(r.out), 5u) << r.out;
+  std::istringstream lines(r.out);
+  std::string line;
+  int answered = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json parsed;
+    ASSERT_NO_THROW(parsed = nlohmann::json::parse(line)) << line;  // strict UTF-8
+    if (parsed["input"] == "127.0.0.1") {
+      EXPECT_EQ(parsed["ok"], true) << line;
+      EXPECT_EQ(parsed["address"], "127.0.0.1") << line;
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, 1) << r.out;
+  // And as Python reads JSON lines: decoded as strict UTF-8, then json.loads (strict).
+  if (access("/usr/bin/python3", X_OK) == 0) {
+    const std::string out_path = temp_path("json_out");
+    std::ofstream(out_path, std::ios::binary) << r.out;
+    const auto checked = python(
+        "import json, sys\n"
+        "lines = open(sys.argv[1], 'rb').read().splitlines()\n"
+        "for line in lines: json.loads(line.decode('utf-8', 'strict'), strict=True)\n"
+        "print(len(lines))\n",
+        {out_path});
+    std::remove(out_path.c_str());
+    EXPECT_EQ(checked, std::optional<std::string>("5\n")) << r.out;
+  }
 }
 
 TEST(Cli, Hostname) {

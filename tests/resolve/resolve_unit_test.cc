@@ -15,12 +15,12 @@
 #include <set>
 #include <thread>
 
+#include "cli/resolve_format.h"
 #include "fake_engine.h"
 #include "resolve/errors.h"
 #include "resolve/resolver.h"
 #include "resolve/services.h"
 #include "resolve/url.h"
-#include "resolve_format.h"
 
 namespace ub::resolve {
 namespace {
@@ -497,7 +497,7 @@ TEST(Resolver, EndLetsStalledWorkersGo) {
   EXPECT_TRUE(no_pool_threads_left());
 }
 
-// ---- cmd/resolve's output formats ----
+// ---- the resolve tool's output formats (cli/resolve_format.h) ----
 
 TEST(Format, SeedTextAndJson) {
   Outcome ok;
@@ -526,6 +526,31 @@ TEST(Format, SeedTextAndJson) {
             "\"error\":{\"category\":\"resolve\",\"code\":-2,\"message\":\"Name or service not "
             "known\"}}\n");
   EXPECT_EQ(cli::python_str_repr("it's"), "\"it's\"");
+}
+
+TEST(Format, JsonIsValidUtf8WhateverTheInput) {
+  Outcome nx;
+  nx.error = make_error_code(Error::kNoName);
+  // Names read from a file can hold any bytes: not UTF-8, NUL, control characters.
+  const std::string line =
+      cli::format_json(Query::lookup(std::string("a\xff\xfe\0b\xc3(\x01\x80", 9)), nx);
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  nlohmann::json parsed;
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(line)) << line;  // strict: rejects bad UTF-8
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD, what each bad byte becomes
+  EXPECT_EQ(parsed["input"], "a" + r + r + std::string(1, '\0') + "b" + r + "(\x01" + r);
+  Outcome ex;
+  ex.answer.name = "n\xff";
+  ex.answer.aliases = {"\xc0\xaf"};
+  ex.answer.addresses = {"127.0.0.1"};
+  const std::string block = cli::format_json(Query::lookup_ex("x"), ex);
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(block)) << block;
+  EXPECT_EQ(block.substr(0, block.find("\"latency_us\"")),
+            "{\"input\":\"x\",\"kind\":\"lookup_ex\",\"ok\":true,");
+  EXPECT_THAT(block, ::testing::EndsWith(
+                         ",\"name\":\"n\xef\xbf\xbd\",\"aliases\":[\"\xef\xbf\xbd\xef\xbf\xbd\"],"
+                         "\"addresses\":[\"127.0.0.1\"]}\n"));
 }
 
 }  // namespace
