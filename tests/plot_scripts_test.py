@@ -12,7 +12,6 @@ usage: plot_scripts_test.py SCRIPTS_DIR FIXTURES_DIR"""
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -28,22 +27,13 @@ A, B = os.path.join(FIXTURES, "results-a"), os.path.join(FIXTURES, "results-b")
 COMPARE_PY = "/usr/share/benchmark/compare.py"
 # matplotlib's default cycle: the first back end drawn is tab:blue, the second tab:orange.
 BLUE, ORANGE = (0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e)
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
-    return condition
+sys.dont_write_bytecode = True  # no __pycache__ in the sources
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from script_checks import check, failures, run_script  # noqa: E402
 
 
 def run(script, *args):
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in the sources
-    p = subprocess.run([os.path.join(SCRIPTS, script), *args], capture_output=True,
-                       text=True, timeout=120, env=env)
-    print(f"$ {script} {' '.join(args)} -> exit {p.returncode}")
-    return p
+    return run_script(SCRIPTS, script, *args)
 
 
 def colour_pixels(image, rgb):

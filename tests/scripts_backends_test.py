@@ -18,7 +18,6 @@ usage: scripts_backends_test.py SCRIPTS_DIR"""
 import json
 import os
 import stat
-import subprocess
 import sys
 import tempfile
 
@@ -33,23 +32,12 @@ ROOT = os.path.dirname(SCRIPTS)
 sys.path.insert(0, SCRIPTS)
 sys.dont_write_bytecode = True  # no __pycache__ in the sources
 from ublib import charts, results  # noqa: E402
-
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
-    return condition
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from script_checks import check, failures, run_script  # noqa: E402
 
 
 def run(script, *args):
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    p = subprocess.run([os.path.join(SCRIPTS, script), *args], capture_output=True,
-                       text=True, timeout=120, env=env)
-    print(f"$ {script} {' '.join(args)} -> exit {p.returncode}")
-    return p
+    return run_script(SCRIPTS, script, *args)
 
 
 def flag(name, default, takes_value=False, help_text=""):
