@@ -19,8 +19,12 @@ inline constexpr int kExitUsage = 2;
 // Parses argv; returns -1 to go on, or the exit code to return from main(). A usage error is
 // one line on stderr ("--flag: why"), as every other usage error of the tools is.
 inline int parse(CLI::App& app, int argc, char** argv) {
-  app.failure_message(
-      [](const CLI::App*, const CLI::Error& e) { return std::string(e.what()) + "\n"; });
+  // One line, named like the tool's other usage errors: "echo_server: --port: ...".
+  std::string tool = argc > 0 ? argv[0] : "";
+  tool = tool.substr(tool.rfind('/') + 1);
+  app.failure_message([tool](const CLI::App*, const CLI::Error& e) {
+    return (tool.empty() ? "" : tool + ": ") + e.what() + "\n";
+  });
   try {
     app.parse(argc, argv);
     return -1;
